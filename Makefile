@@ -1,0 +1,49 @@
+# lus_unet: `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+# The PyTorch build to install first; override for another CUDA/CPU build, e.g.
+#   make setup TORCH_SPEC="torch torchvision --index-url https://download.pytorch.org/whl/cpu"
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup train test lint format summary tensorboard clean
+
+help: ## List the targets with one line each
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## Create .venv and install the package (editable) with its dev extras
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+train: setup ## Quick start: train X-UNet on the embedded synthetic set (CPU, a few minutes)
+	$(PY) -m lus_unet.train experiment=quickstart
+
+test: setup ## Run the test suite
+	$(PY) -m pytest
+
+lint: setup ## Check style with ruff (lint and formatting)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup ## Fix what ruff can fix
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+summary: setup ## Parameter table per group (e.g. MODEL=vunet FINETUNE=encoder_frozen)
+	$(PY) -m lus_unet.summary model=$(or $(MODEL),xunet) finetune=$(or $(FINETUNE),all)
+
+tensorboard: setup ## Serve TensorBoard over every run under outputs/
+	$(VENV)/bin/tensorboard --logdir outputs
+
+clean: ## Remove caches (.cache, __pycache__); keeps .venv and outputs/
+	rm -rf .cache .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Data: readers, discovery, preprocessing, synthetic generators, splits and DataModules."""

@@ -1,0 +1,451 @@
+"""Reading image and mask files (MAT v5/v7.3, TIFF, PNG) into checked numpy arrays.
+
+Every reader returns the file's array in its native dtype (the preprocessing decides by dtype
+whether a frame is a linear envelope or already log-compressed) and raises
+:class:`~lus_unet.errors.DataError` naming the file and the problem for any bad input.
+
+Array orientation: a 2-D frame is (H, W) = (depth, lateral); a MAT cine stack is (H, W, N),
+MATLAB's rows x cols x frames. Only MAT files hold cine stacks: a 3-D PNG/TIFF array is colour
+(H, W, 3|4), and a multi-page TIFF is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import h5py
+import numpy as np
+import scipy.io
+import tifffile
+from PIL import Image
+
+from lus_unet.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from lus_unet.data.discover import SourcePair
+
+IMAGE_SUFFIXES: tuple[str, ...] = (".mat", ".tif", ".tiff", ".png")
+
+# MATLAB classes a v7.3 variable may have and still be a frame; 'char', 'cell', 'struct',
+# 'function_handle' and objects are not pixel data.
+_MATLAB_NUMERIC = {
+    "double",
+    "single",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "logical",
+}
+# MATLAB's internal groups in a v7.3 file: referenced cell/struct contents, class metadata.
+_MATLAB_INTERNAL = ("#refs#", "#subsystem#")
+_MASK_VALUES_SHOWN = 8
+
+
+def read_array(path: Path, mat_key: str | None = None) -> np.ndarray:
+    """Read a frame or cine stack from a .mat, .tif/.tiff or .png file, in its native dtype.
+
+    Args:
+        path: the file; its suffix (case-insensitive) picks the reader.
+        mat_key: for .mat files, the variable to read; None picks the file's single 2-D/3-D
+            numeric array and refuses to guess when there are several. Ignored for images.
+
+    Returns:
+        A 2-D (H, W) array, a 3-D (H, W, N) cine stack (MAT) or a colour (H, W, 3|4) image
+        (PNG/TIFF; see :func:`to_grayscale`).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise DataError(
+            path, f"unsupported file type {path.suffix!r} (supported: {', '.join(IMAGE_SUFFIXES)})"
+        )
+    if not path.is_file():
+        raise DataError(path, "file does not exist")
+    if suffix == ".mat":
+        array = _read_mat(path, mat_key)
+    elif suffix == ".png":
+        array = _read_png(path)
+    else:
+        array = _read_tiff(path)
+    return _check_array(path, array)
+
+
+def to_grayscale(array: np.ndarray) -> np.ndarray:
+    """Convert an (H, W, 3|4) RGB(A) image to luminance (ITU-R 601); a 2-D array is returned as is.
+
+    Alpha is dropped. Integer input keeps its dtype (the weights sum to 1, so the result stays in
+    range); float input keeps its float dtype. Equal channels are returned exactly, so a grey
+    image or mask saved as RGB loses nothing.
+
+    Args:
+        array: a 2-D grayscale or (H, W, 3|4) colour array.
+    """
+    if array.ndim == 2:
+        return array
+    if array.ndim != 3 or array.shape[-1] not in (3, 4):
+        raise ValueError(f"expected a 2-D or (H, W, 3|4) array, got shape {array.shape}")
+    rgb = array[..., :3]
+    if _channels_equal(rgb):
+        return np.ascontiguousarray(rgb[..., 0])
+    luma = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    if np.issubdtype(array.dtype, np.integer):
+        info = np.iinfo(array.dtype)
+        return np.clip(np.rint(luma), info.min, info.max).astype(array.dtype)
+    return luma.astype(array.dtype if np.issubdtype(array.dtype, np.floating) else np.float64)
+
+
+def read_mask(path: Path, mat_key: str | None = None, threshold: float | None = None) -> np.ndarray:
+    """Read a binary mask (2-D, or a 3-D MAT stack) as uint8 {0, 1}.
+
+    Accepted as is: bool/logical, values within {0, 1} or within {0, 255} (so all-zero and
+    all-foreground masks are valid). An RGB(A) PNG/TIFF mask is accepted when its colour
+    channels are equal (alpha is ignored). Anything else is refused unless ``threshold`` is set.
+
+    Args:
+        path: the mask file.
+        mat_key: for .mat masks, the variable to read (None: the single candidate).
+        threshold: binarise a non-binary mask as ``value > threshold``, in the file's own units
+            (e.g. 127 for an 8-bit mask, 0.5 for a float one). Masks already 0/1 or 0/255 are
+            never thresholded.
+    """
+    path = Path(path)
+    mask = read_array(path, mat_key)
+    if _is_colour(path, mask):
+        if not _channels_equal(mask[..., :3]):
+            raise DataError(
+                path, "colour mask with differing R/G/B channels; save the mask as grayscale 0/1"
+            )
+        mask = to_grayscale(mask)
+    if mask.dtype == np.bool_:
+        return mask.astype(np.uint8)
+    values = np.unique(mask)
+    if set(values.tolist()) <= {0, 1}:
+        return mask.astype(np.uint8)
+    if set(values.tolist()) <= {0, 255}:
+        return (mask == 255).astype(np.uint8)
+    if threshold is None:
+        shown = ", ".join(f"{v:g}" for v in values[:_MASK_VALUES_SHOWN].tolist())
+        more = ", ..." if values.size > _MASK_VALUES_SHOWN else ""
+        raise DataError(
+            path,
+            f"mask is not binary: found {values.size} distinct values [{shown}{more}] "
+            "(expected 0/1 or 0/255; set data.mask_threshold to binarise)",
+        )
+    return (mask > threshold).astype(np.uint8)
+
+
+@dataclass(frozen=True, eq=False)
+class FrameRecord:
+    """One image frame with its mask, ready for preprocessing.
+
+    ``eq=False``: records hold arrays, whose ``==`` is element-wise, so identity is the only
+    meaningful equality.
+    """
+
+    id: str  # sample id: the pair id, or "<id>_f<k>" for frame k of a cine stack
+    group: str  # split group: the pair id (all frames of one cine file share it)
+    image: np.ndarray  # 2-D, native dtype
+    mask: np.ndarray  # 2-D uint8 {0, 1}
+    source: Path  # the image file
+
+
+def iter_frames(
+    pair: SourcePair,
+    mat_key: str | None = None,
+    frame_axis: int = 2,
+    mask_threshold: float | None = None,
+    mask_mat_key: str | None = None,
+) -> Iterator[FrameRecord]:
+    """Read an image/mask pair and yield one checked record per frame.
+
+    A 2-D image gives one record with id = pair id. A 3-D MAT image is a cine stack: its
+    ``frame_axis`` is the frame index, and frame k gets id ``<id>_f<k>`` with k zero-padded to
+    the number of digits of N-1 (f0..f4 for 5 frames, f000..f119 for 120), all sharing the
+    group ``<id>`` so that frames of one clip never straddle a split. Colour PNG/TIFF images
+    are converted with :func:`to_grayscale`.
+
+    Args:
+        pair: the image and mask files.
+        mat_key: the variable to read from a .mat image (None: its single candidate).
+        frame_axis: which axis of a 3-D MAT stack indexes frames (2 = MATLAB's rows x cols x
+            frames; -1 also means the last).
+        mask_threshold: see :func:`read_mask`.
+        mask_mat_key: the variable to read from a .mat mask (None: its single candidate).
+    """
+    if frame_axis not in (-3, -2, -1, 0, 1, 2):
+        raise ConfigError(f"data.frame_axis must be 0, 1 or 2, got {frame_axis!r}")
+    image = read_array(pair.image, mat_key)
+    if _is_colour(pair.image, image):
+        image = to_grayscale(image)
+    mask = read_mask(pair.mask, mask_mat_key, mask_threshold)
+    if image.shape != mask.shape:
+        raise DataError(
+            pair.mask,
+            f"mask is {_describe_shape(mask.shape)} but its image {pair.image.name} is "
+            f"{_describe_shape(image.shape)}; they must have the same shape",
+        )
+    if image.ndim == 2:
+        _check_not_constant(pair.image, image, None)
+        yield FrameRecord(pair.id, pair.id, image, mask, pair.image)
+        return
+    image = np.moveaxis(image, frame_axis, -1)
+    mask = np.moveaxis(mask, frame_axis, -1)
+    count = image.shape[-1]
+    width = len(str(count - 1))
+    for k in range(count):
+        frame = np.ascontiguousarray(image[..., k])
+        _check_not_constant(pair.image, frame, k)
+        yield FrameRecord(
+            f"{pair.id}_f{k:0{width}d}",
+            pair.id,
+            frame,
+            np.ascontiguousarray(mask[..., k]),
+            pair.image,
+        )
+
+
+def _describe_shape(shape: tuple[int, ...]) -> str:
+    kind = "a 2-D frame" if len(shape) == 2 else f"a {len(shape)}-D stack"
+    return f"{kind} ({'x'.join(map(str, shape))})"
+
+
+def _check_not_constant(path: Path, frame: np.ndarray, k: int | None) -> None:
+    # A constant frame has zero variance: normalisation divides by it and there is no edge
+    # for the network to find, so it is a data error rather than a training sample.
+    low, high = frame.min(), frame.max()
+    if low == high:
+        which = "frame is" if k is None else f"frame {k} is"
+        raise DataError(path, f"{which} constant (value {low.item():g}); nothing to segment")
+
+
+def _is_colour(path: Path, array: np.ndarray) -> bool:
+    return path.suffix.lower() != ".mat" and array.ndim == 3 and array.shape[-1] in (3, 4)
+
+
+def _channels_equal(rgb: np.ndarray) -> bool:
+    return bool(
+        np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])
+    )
+
+
+def _check_array(path: Path, array: np.ndarray) -> np.ndarray:
+    """Refuse arrays no frame reader downstream can use, with the reason."""
+    if array.dtype.kind == "c":
+        raise DataError(
+            path, "complex array (raw IQ data?); store the envelope magnitude abs(iq) instead"
+        )
+    if array.dtype.kind not in "biuf":
+        raise DataError(path, f"non-numeric array of dtype {array.dtype}")
+    shape = "x".join(map(str, array.shape))
+    if array.ndim >= 4:
+        raise DataError(
+            path, f"{array.ndim}-D array of shape {shape}; expected a 2-D frame or a 3-D cine stack"
+        )
+    if array.ndim < 2 or sum(n > 1 for n in array.shape) < 2:
+        raise DataError(path, f"array of shape {shape} is not an image; expected a 2-D frame")
+    if array.dtype.kind == "f":
+        bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise DataError(path, f"{bad} non-finite values (NaN/inf) in array of shape {shape}")
+    return array
+
+
+# --- MAT ---------------------------------------------------------------------------------
+
+
+def _read_mat(path: Path, mat_key: str | None) -> np.ndarray:
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(512)
+        is_v73 = header.startswith(b"MATLAB 7.3") or h5py.is_hdf5(str(path))
+    except OSError as err:
+        raise DataError(path, f"cannot read MAT file: {_one_line(err)}") from err
+    if is_v73:
+        return _read_mat73(path, mat_key)
+    return _read_mat5(path, mat_key)
+
+
+def _read_mat5(path: Path, mat_key: str | None) -> np.ndarray:
+    try:
+        contents = scipy.io.loadmat(str(path))
+    except Exception as err:  # scipy raises many types on corrupt input; all mean "unreadable"
+        raise DataError(path, f"cannot read MAT file: {_one_line(err)}") from err
+    variables = {k: v for k, v in contents.items() if not k.startswith("__")}
+    # scipy returns structs/cells as object or structured arrays and sparse matrices as
+    # scipy.sparse objects: none of them is pixel data.
+    numeric = {
+        name: value
+        for name, value in variables.items()
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biufc"
+    }
+    shapes = {name: (tuple(v.shape), _matlab_class_name(v.dtype)) for name, v in numeric.items()}
+    name = _choose_variable(path, mat_key, list(variables), shapes)
+    if name not in numeric:
+        raise DataError(path, f"MAT variable {name!r} is not a numeric array")
+    return numeric[name]
+
+
+def _matlab_class_name(dtype: np.dtype) -> str:
+    """MATLAB's name for a dtype, so v5 and v7.3 files list their variables alike."""
+    names = {
+        "float64": "double",
+        "float32": "single",
+        "bool": "logical",
+        "complex128": "complex double",
+        "complex64": "complex single",
+    }
+    return names.get(dtype.name, dtype.name)
+
+
+def _read_mat73(path: Path, mat_key: str | None) -> np.ndarray:
+    try:
+        with h5py.File(path, "r") as f:
+            names = [n for n in f if n not in _MATLAB_INTERNAL]
+            shapes = {}
+            for n in names:
+                described = _mat73_describe(f[n])
+                if described is not None:
+                    shapes[n] = described
+            name = _choose_variable(path, mat_key, names, shapes)
+            if name not in shapes:
+                raise DataError(path, f"MAT variable {name!r} is not a numeric array")
+            return _mat73_read(f[name])
+    except DataError:
+        raise
+    except Exception as err:  # h5py raises OSError/KeyError/ValueError on damaged files
+        raise DataError(path, f"cannot read MAT file: {_one_line(err)}") from err
+
+
+def _mat73_class(node: h5py.Dataset | h5py.Group) -> str | None:
+    value = node.attrs.get("MATLAB_class")
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _mat73_describe(node: h5py.Dataset | h5py.Group) -> tuple[tuple[int, ...], str] | None:
+    """MATLAB-orientation shape and class of a numeric v7.3 variable, or None if not numeric."""
+    if not isinstance(node, h5py.Dataset):
+        return None  # structs, sparse matrices and function handles are groups
+    matlab_class = _mat73_class(node)
+    if node.attrs.get("MATLAB_empty", 0):
+        return None  # MATLAB stores [] as a dataset holding its dimensions, not data
+    if matlab_class is not None and matlab_class not in _MATLAB_NUMERIC:
+        return None
+    kind = node.dtype.kind
+    is_complex = node.dtype.names is not None and set(node.dtype.names) == {"real", "imag"}
+    if kind not in "biuf" and not is_complex:
+        return None
+    return tuple(reversed(node.shape)), matlab_class or str(node.dtype)
+
+
+def _mat73_read(node: h5py.Dataset) -> np.ndarray:
+    data = node[()]
+    if data.dtype.names is not None:  # MATLAB stores complex as a compound {real, imag}
+        data = data["real"] + 1j * data["imag"]
+    # MATLAB is column-major and HDF5 row-major: the file holds the transpose.
+    data = np.ascontiguousarray(np.transpose(data))
+    if _mat73_class(node) == "logical":
+        data = data.astype(np.bool_)
+    return data
+
+
+def _choose_variable(
+    path: Path,
+    mat_key: str | None,
+    names: list[str],
+    numeric: dict[str, tuple[tuple[int, ...], str]],
+) -> str:
+    """Pick the variable named by ``mat_key`` or the file's single frame-like numeric array."""
+    if mat_key is not None:
+        if mat_key not in names:
+            present = ", ".join(names) or "none"
+            raise DataError(path, f"no MAT variable {mat_key!r} (variables present: {present})")
+        return mat_key
+    # Frame-like: at least two dimensions longer than 1, so scalars, vectors (time stamps,
+    # depth axes) and other metadata stored next to the frame do not make the file ambiguous.
+    candidates = [n for n, (shape, _) in numeric.items() if sum(d > 1 for d in shape) >= 2]
+    if len(candidates) == 1:
+        return candidates[0]
+
+    def listing(keys: list[str]) -> str:
+        return ", ".join(f"{n} ({'x'.join(map(str, numeric[n][0]))} {numeric[n][1]})" for n in keys)
+
+    if not candidates:
+        present = listing(list(numeric)) if numeric else ", ".join(names) or "none"
+        raise DataError(path, f"no 2-D/3-D numeric array in MAT file (variables: {present})")
+    raise DataError(
+        path,
+        f"several numeric arrays in MAT file: {listing(candidates)}; set data.mat_key "
+        "(data.mask_mat_key for mask files) to the one to use",
+    )
+
+
+# --- TIFF and PNG ------------------------------------------------------------------------
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    try:
+        with tifffile.TiffFile(path) as tif:
+            if len(tif.series) != 1:
+                raise DataError(
+                    path, f"TIFF holds {len(tif.series)} image series; expected one frame per file"
+                )
+            series = tif.series[0]
+            array = series.asarray()
+            axes = series.axes
+    except DataError:
+        raise
+    except Exception as err:  # tifffile raises TiffFileError/ValueError/OSError on bad files
+        raise DataError(path, f"cannot read TIFF file: {_one_line(err)}") from err
+    # Normalise tifffile's axis letters: Y/X are the image, S the colour samples; any other
+    # axis longer than 1 means several images (pages, z, time) in one file.
+    keep = [i for i, a in enumerate(axes) if a in "YXS" or array.shape[i] > 1]
+    array = array.reshape([array.shape[i] for i in keep])
+    axes = "".join(axes[i] for i in keep)
+    extra = [a for a in axes if a not in "YXS"]
+    if extra:
+        raise DataError(
+            path,
+            f"multi-image TIFF of shape {'x'.join(map(str, array.shape))} (axes {axes}); "
+            "store one frame per TIFF, or a cine stack as a .mat (H x W x N)",
+        )
+    if "S" in axes:
+        array = np.moveaxis(array, axes.index("S"), -1)
+        if array.shape[-1] == 1:
+            array = array[..., 0]
+    return array
+
+
+def _read_png(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as image:
+            image.load()
+            mode = image.mode
+            if mode == "P":  # palette: expand to the colours it stands for
+                image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+            elif mode == "LA":
+                image = image.convert("L")
+            elif mode == "PA":
+                image = image.convert("RGBA")
+            array = np.asarray(image)
+    except Exception as err:  # pillow raises OSError/SyntaxError/ValueError on bad files
+        raise DataError(path, f"cannot read PNG file: {_one_line(err)}") from err
+    # Some Pillow versions open 16-bit grayscale PNGs in 32-bit mode "I"; PNG has no signed or
+    # 32-bit samples, so uint16 is the file's true dtype.
+    if array.dtype == np.int32 and array.size and array.min() >= 0 and array.max() <= 65535:
+        array = array.astype(np.uint16)
+    return np.array(array)  # own, writable memory (np.asarray of a PIL image is read-only)
+
+
+def _one_line(err: Exception) -> str:
+    """A library exception as one line, so the user-facing message stays one line."""
+    return " ".join(f"{type(err).__name__}: {err}".split())

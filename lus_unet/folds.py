@@ -1,0 +1,47 @@
+"""The ``fold`` command-line value: absent, one fold, or an inclusive range ``a..b``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lus_unet.errors import ConfigError
+
+_RANGE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
+
+
+def parse_fold_spec(value: Any, n_folds: int) -> list[int] | None:
+    """Folds to run: None = one holdout split; an int = that fold; ``"a..b"`` = a to b inclusive.
+
+    Args:
+        value: the ``fold`` config value (absent = None).
+        n_folds: number of folds of the cross-validation (``data.n_folds``).
+
+    Raises:
+        ConfigError: for anything else, or a fold outside ``0..n_folds-1``.
+    """
+    if value is None:
+        return None
+    valid = f"valid: an integer 0..{n_folds - 1} or a range like 0..{n_folds - 1}"
+    if isinstance(value, bool):
+        raise ConfigError(f"fold={value}: not a fold; {valid}")
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        folds = [int(value)]
+    elif isinstance(value, str) and (match := _RANGE.match(value)):
+        first, last = int(match[1]), int(match[2])
+        if first > last:
+            raise ConfigError(f"fold={value}: empty range (start > end); {valid}")
+        folds = list(range(first, last + 1))
+    else:
+        raise ConfigError(f"fold={value}: not a fold; {valid}")
+    outside = [f for f in folds if not 0 <= f < n_folds]
+    if outside:
+        raise ConfigError(
+            f"fold={value}: fold {outside[0]} does not exist with data.n_folds={n_folds}; {valid}"
+        )
+    return folds
+
+
+def is_fold_range(value: Any) -> bool:
+    """Whether ``value`` is a range spec (``a..b``) rather than a single fold."""
+    return isinstance(value, str) and _RANGE.match(value) is not None

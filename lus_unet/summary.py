@@ -1,0 +1,50 @@
+"""Parameter table per group: ``python -m lus_unet.summary model=vunet finetune=encoder_frozen``."""
+
+from __future__ import annotations
+
+import logging
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from lus_unet.models import build_model, freeze_groups, group_counts
+from lus_unet.models.groups import GroupCount
+from lus_unet.utils import CONFIG_DIR, exit_on_user_error
+
+log = logging.getLogger(__name__)
+
+
+def summary_table(counts: list[GroupCount]) -> str:
+    """A fixed-width table: per group total / trainable / frozen parameters, then the totals."""
+    rows = [(c.name, c.total, c.trainable, c.frozen) for c in counts]
+    total = GroupCount("total", sum(c.total for c in counts), sum(c.trainable for c in counts))
+    header = f"{'group':<12}{'total':>14}{'trainable':>14}{'frozen':>14}"
+    lines = [header, "-" * len(header)]
+    lines += [f"{name:<12}{t:>14,}{tr:>14,}{fr:>14,}" for name, t, tr, fr in rows]
+    lines += [
+        "-" * len(header),
+        f"{'total':<12}{total.total:>14,}{total.trainable:>14,}{total.frozen:>14,}",
+    ]
+    return "\n".join(lines)
+
+
+def summarize(cfg: DictConfig) -> str:
+    """Build the configured model without pre-trained weights, freeze it, and tabulate it."""
+    options = OmegaConf.to_container(cfg.model, resolve=True)
+    if "encoder_weights" in options:
+        options["encoder_weights"] = None  # counting needs no download
+    model = build_model(**options)
+    freeze_groups(model, cfg.finetune.freeze)
+    title = f"{cfg.model.name} (finetune={cfg.finetune.name})"
+    return f"{title}\n{summary_table(group_counts(model))}"
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="summary")
+def main(cfg: DictConfig) -> None:
+    """Command-line entry point: prints the table on standard output."""
+    with exit_on_user_error():
+        print(summarize(cfg))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Train a U-Net: ``python -m lus_unet.train [overrides]`` (see README for the fold forms)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from lus_unet.cv import write_cv_summary
+from lus_unet.errors import ConfigError
+from lus_unet.folds import is_fold_range, parse_fold_spec
+from lus_unet.models import build_model, freeze_groups, group_counts
+from lus_unet.training.callbacks import BestMetrics
+from lus_unet.training.module import SegmentationModule
+from lus_unet.utils import CONFIG_DIR, exit_on_user_error, write_json_atomic, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+# The axes a sweep varies, shown against val/dice in TensorBoard's hparams view.
+HPARAM_AXES = (
+    "model.name",
+    "finetune.name",
+    "data.n_frames",
+    "data.hflip_copies",
+    "data.split",
+    "loss",
+    "lr",
+    "seed",
+)
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train as configured and return the run's metrics (the CV summary for a fold range)."""
+    fold_spec = cfg.get("fold")
+    folds = parse_fold_spec(fold_spec, cfg.data.n_folds)
+    run_dir = Path(cfg.paths.output_dir)
+    if folds is not None and is_fold_range(fold_spec):
+        log.info("Cross-validation over folds %s in %s", folds, run_dir)
+        results = [fit(cfg, fold, run_dir / f"fold_{fold}") for fold in folds]
+        summary = write_cv_summary(run_dir, results)
+        log.info(
+            "Cross-validation: highest Dice %.4f (fold %d), mean %.4f +- %.4f",
+            summary["highest"],
+            summary["highest_fold"],
+            summary["mean"],
+            summary["std"],
+        )
+        return summary
+    return fit(cfg, None if folds is None else folds[0], run_dir)
+
+
+def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
+    """Train one model on one split and write its run folder; returns ``metrics.json``'s data."""
+    if (run_dir / "metrics.json").exists():
+        raise ConfigError(f"{run_dir} already holds a finished run; refusing to overwrite it")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(cfg.seed, workers=True)
+
+    net = build_model(**cfg.model)
+    freeze_groups(net, cfg.finetune.freeze)
+    datamodule = hydra.utils.instantiate(cfg.data, fold=fold, seed=cfg.seed, _convert_="all")
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    write_json_atomic(run_dir / "split.json", datamodule.split_info())
+
+    run_config = OmegaConf.to_container(cfg, resolve=True)
+    run_config["fold"] = fold
+    write_text_atomic(run_dir / "config.yaml", OmegaConf.to_yaml(run_config))
+    module = SegmentationModule(
+        net,
+        loss=cfg.loss,
+        lr=cfg.lr,
+        threshold=cfg.threshold,
+        image_log_every_n_epochs=cfg.image_log_every_n_epochs,
+        run_config=run_config,
+    )
+    logger = TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False)
+    hparams = {axis: OmegaConf.select(cfg, axis) for axis in HPARAM_AXES}
+    logger.log_hyperparams({**hparams, "fold": -1 if fold is None else fold}, {"val/dice": 0.0})
+    best = BestMetrics(monitor="val/dice")
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        filename="best",
+        monitor="val/dice",
+        mode="max",
+        save_last=True,
+    )
+    trainer = L.Trainer(
+        **cfg.trainer, default_root_dir=run_dir, logger=logger, callbacks=[checkpoint, best]
+    )
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule)
+    if best.best is None:
+        raise ConfigError("training ran no validation epoch; no metrics to report")
+
+    counts = {group.name: group for group in group_counts(net)}
+    metrics = {
+        "val_dice": best.best["val/dice"],
+        "val_iou": best.best["val/iou"],
+        "val_loss": best.best["val/loss"],
+        "best_epoch": best.best["epoch"],
+        "epochs_run": trainer.current_epoch,
+        "fold": fold,
+        "n_train": len(datamodule.split.train),
+        "n_val": len(datamodule.split.val),
+        "model": cfg.model.name,
+        "finetune": cfg.finetune.name,
+        "params_total": sum(c.total for c in counts.values()),
+        "params_trainable": sum(c.trainable for c in counts.values()),
+        "params_by_group": {name: c.total for name, c in counts.items()},
+        "train_seconds": round(time.perf_counter() - started, 2),
+        "best_checkpoint": checkpoint.best_model_path or None,
+    }
+    write_json_atomic(run_dir / "metrics.json", metrics)
+    log.info(
+        "Fold %s: val Dice %.4f at epoch %d -> %s",
+        fold,
+        metrics["val_dice"],
+        metrics["best_epoch"],
+        run_dir,
+    )
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> None:
+    """Command-line entry point."""
+    with exit_on_user_error():
+        train(cfg)
+
+
+if __name__ == "__main__":
+    main()

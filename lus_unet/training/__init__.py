@@ -1,0 +1,1 @@
+"""Training: losses, on-device metrics, the LightningModule and its callbacks."""

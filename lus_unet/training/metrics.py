@@ -1,0 +1,30 @@
+"""Per-image overlap metrics on hard masks, computed on the device (no host sync)."""
+
+from __future__ import annotations
+
+import torch
+
+EPSILON = 1e-6
+
+
+def binarize(logits: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Hard mask from logits: sigmoid(logits) > threshold."""
+    return (torch.sigmoid(logits) > threshold).to(logits.dtype)
+
+
+def dice_per_image(pred: torch.Tensor, target: torch.Tensor, eps: float = EPSILON) -> torch.Tensor:
+    """The paper's eq. 2 per image: (2|P∩G| + eps) / (|P| + |G| + eps), shape (N,).
+
+    Both masks empty gives 1 (a correct "no rib"); one empty gives ~0.
+    """
+    dims = tuple(range(1, pred.ndim))
+    intersection = (pred * target).sum(dims)
+    return (2 * intersection + eps) / (pred.sum(dims) + target.sum(dims) + eps)
+
+
+def iou_per_image(pred: torch.Tensor, target: torch.Tensor, eps: float = EPSILON) -> torch.Tensor:
+    """Jaccard index per image: (|P∩G| + eps) / (|P∪G| + eps), shape (N,)."""
+    dims = tuple(range(1, pred.ndim))
+    intersection = (pred * target).sum(dims)
+    union = pred.sum(dims) + target.sum(dims) - intersection
+    return (intersection + eps) / (union + eps)
