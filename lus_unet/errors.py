@@ -1,4 +1,4 @@
-"""Exceptions that carry a one-line, user-facing message (the CLIs print them without a traceback)."""
+"""Exceptions with a one-line, user-facing message (the CLIs print them without a traceback)."""
 
 from __future__ import annotations
 
