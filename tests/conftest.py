@@ -21,8 +21,8 @@ TINY_DATA = [
     "data.synthetic.n_frames=10",
     "trainer.accelerator=cpu",
     "trainer.max_epochs=1",
-    "trainer.enable_progress_bar=false",
-    "+trainer.enable_model_summary=false",
+    "++trainer.enable_progress_bar=false",
+    "++trainer.enable_model_summary=false",
 ]
 
 

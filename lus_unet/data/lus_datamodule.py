@@ -15,7 +15,7 @@ from lus_unet.data.dataset import SegmentationDataset
 from lus_unet.data.frames import FrameSet, load_frame_set
 from lus_unet.data.preprocess import PreprocessConfig
 from lus_unet.data.samples import SampleTable, build_sample_table, split_samples
-from lus_unet.data.synthetic import generate_lus_dataset
+from lus_unet.data.synthetic import GENERATOR_VERSION, generate_lus_dataset
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class LUSDataModule(L.LightningDataModule):
         if self.root is not None:
             return self.root
         s = self.synthetic
-        name = f"lus-n{s['n_frames']}-seed{s['seed']}-{s['image_format']}"
+        name = f"lus-v{GENERATOR_VERSION}-n{s['n_frames']}-seed{s['seed']}-{s['image_format']}"
         return self.cache_dir / "synthetic" / name
 
     def prepare_data(self) -> None:

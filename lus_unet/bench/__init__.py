@@ -1,0 +1,1 @@
+"""Benchmarks: timing and quality measurements of the pipeline's building blocks."""

@@ -1,0 +1,1 @@
+"""Evaluation: per-case metrics that measure the defects Dice hides, and their summaries."""
