@@ -101,10 +101,10 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
         raise ConfigError("training ran no validation epoch; no metrics to report")
 
     counts = {group.name: group for group in group_counts(net)}
+    # Every val/* metric of the best epoch, as val_<name> (val/dice -> val_dice).
+    best_metrics = {k.replace("/", "_"): v for k, v in best.best.items() if k.startswith("val/")}
     metrics = {
-        "val_dice": best.best["val/dice"],
-        "val_iou": best.best["val/iou"],
-        "val_loss": best.best["val/loss"],
+        **best_metrics,
         "best_epoch": best.best["epoch"],
         "epochs_run": trainer.current_epoch,
         "fold": fold,
