@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from lus_unet.errors import ConfigError
 
 _RANGE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
@@ -45,3 +47,24 @@ def parse_fold_spec(value: Any, n_folds: int) -> list[int] | None:
 def is_fold_range(value: Any) -> bool:
     """Whether ``value`` is a range spec (``a..b``) rather than a single fold."""
     return isinstance(value, str) and _RANGE.match(value) is not None
+
+
+def fold_dir(value: Any) -> str:
+    """Run sub-folder of a fold spec: ``holdout``, ``fold_<k>``, or ``.`` for a range.
+
+    A range run keeps its folds in ``fold_<k>`` sub-folders of its own folder, so a range run
+    and a one-job-per-fold sweep lay out their folds identically.
+    """
+    if value is None:
+        return "holdout"
+    return "." if is_fold_range(value) else f"fold_{value}"
+
+
+def fold_arg(value: Any) -> str:
+    """The command-line argument that selects a fold spec (empty for none)."""
+    return "" if value is None else f"+fold={value}"
+
+
+# Config interpolations used by the paper's stage presets to place and find runs.
+OmegaConf.register_new_resolver("fold_dir", fold_dir, replace=True)
+OmegaConf.register_new_resolver("fold_arg", fold_arg, replace=True)

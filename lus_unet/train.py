@@ -11,13 +11,18 @@ import hydra
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from lus_unet.cv import write_cv_summary
 from lus_unet.errors import ConfigError
 from lus_unet.folds import is_fold_range, parse_fold_spec
 from lus_unet.models import build_model, freeze_groups, group_counts
 from lus_unet.training.callbacks import BestMetrics
+from lus_unet.training.init import (
+    init_validation_overlap,
+    initialize_from,
+    resolve_init_checkpoint,
+)
 from lus_unet.training.module import SegmentationModule
 from lus_unet.utils import CONFIG_DIR, exit_on_user_error, write_json_atomic, write_text_atomic
 
@@ -25,10 +30,10 @@ log = logging.getLogger(__name__)
 
 # The axes a sweep varies, shown against val/dice in TensorBoard's hparams view.
 HPARAM_AXES = (
+    "task_name",
+    "data_size",
     "model.name",
     "finetune.name",
-    "data.n_frames",
-    "data.hflip_copies",
     "data.split",
     "loss",
     "lr",
@@ -43,7 +48,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.paths.output_dir)
     if folds is not None and is_fold_range(fold_spec):
         log.info("Cross-validation over folds %s in %s", folds, run_dir)
-        results = [fit(cfg, fold, run_dir / f"fold_{fold}") for fold in folds]
+        results = [
+            fit(config_for_fold(cfg, fold), fold, run_dir / f"fold_{fold}") for fold in folds
+        ]
         summary = write_cv_summary(run_dir, results)
         log.info(
             "Cross-validation: highest Dice %.4f (fold %d), mean %.4f +- %.4f",
@@ -56,6 +63,30 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return fit(cfg, None if folds is None else folds[0], run_dir)
 
 
+def config_for_fold(cfg: DictConfig, fold: int) -> DictConfig:
+    """A copy of ``cfg`` with ``fold`` set, so fold-dependent values (``init_from``) resolve."""
+    fold_cfg = cfg.copy()
+    with open_dict(fold_cfg):
+        fold_cfg.fold = fold
+    return fold_cfg
+
+
+def check_no_validation_leak(checkpoint: Path, val_ids: list[str], allowed: bool) -> None:
+    """Refuse an init checkpoint that trained on this run's validation samples, unless allowed."""
+    overlap = init_validation_overlap(checkpoint, val_ids)
+    if not overlap:
+        return
+    message = (
+        f"init_from: {checkpoint} was trained on {len(overlap)} of this run's {len(val_ids)} "
+        f"validation samples (e.g. {', '.join(overlap[:3])}), which would inflate its Dice. "
+        "Initialise from the transfer-learning run of the same fold, or set "
+        "init_allow_val_overlap=true to accept the leak (as the paper's protocol does)"
+    )
+    if not allowed:
+        raise ConfigError(message)
+    log.warning("%s", message)
+
+
 def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
     """Train one model on one split and write its run folder; returns ``metrics.json``'s data."""
     if (run_dir / "metrics.json").exists():
@@ -63,12 +94,20 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, workers=True)
 
+    init_checkpoint = (
+        resolve_init_checkpoint(cfg.init_from, cfg.init_created_by) if cfg.init_from else None
+    )
     net = build_model(**cfg.model)
+    if init_checkpoint is not None:
+        initialize_from(net, init_checkpoint, partial=cfg.init_partial)
     freeze_groups(net, cfg.finetune.freeze)
     datamodule = hydra.utils.instantiate(cfg.data, fold=fold, seed=cfg.seed, _convert_="all")
     datamodule.prepare_data()
     datamodule.setup("fit")
-    write_json_atomic(run_dir / "split.json", datamodule.split_info())
+    split = datamodule.split_info()
+    if init_checkpoint is not None:
+        check_no_validation_leak(init_checkpoint, split["val"], cfg.init_allow_val_overlap)
+    write_json_atomic(run_dir / "split.json", split)
 
     run_config = OmegaConf.to_container(cfg, resolve=True)
     run_config["fold"] = fold

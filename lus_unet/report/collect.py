@@ -1,0 +1,71 @@
+"""Finding runs under a folder: finished ones with their metrics, and failed ones."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run folder.
+
+    Attributes:
+        path: the run folder.
+        config: its resolved ``config.yaml`` (empty for a job that failed before writing it).
+        metrics: its ``metrics.json``, or None if it did not finish.
+        overrides: the Hydra overrides of the job that produced it, if known.
+    """
+
+    path: Path
+    config: dict[str, Any]
+    metrics: dict[str, Any] | None
+    overrides: list[str]
+
+    @property
+    def finished(self) -> bool:
+        return self.metrics is not None
+
+    @property
+    def configuration(self) -> tuple[str, str, str, str]:
+        """What Table 1 groups by: stage, model, fine-tuning strategy, data size."""
+        c = self.config
+        return (
+            str(c.get("task_name", "?")),
+            str(c.get("model", {}).get("name", "?")),
+            str(c.get("finetune", {}).get("name", "?")),
+            str(c.get("data_size", "?")),
+        )
+
+
+def _overrides(folder: Path) -> list[str]:
+    for candidate in (folder, *folder.parents):
+        file = candidate / ".hydra" / "overrides.yaml"
+        if file.is_file():
+            return [str(o) for o in OmegaConf.load(file)]
+    return []
+
+
+def collect_runs(root: Path) -> list[Run]:
+    """Every run under ``root``: folders with a ``config.yaml`` (finished or not), and Hydra
+    job folders that died before writing one (listed as failed, with their overrides)."""
+    runs = []
+    for config_file in sorted(root.rglob("config.yaml")):
+        folder = config_file.parent
+        if folder.name == ".hydra":
+            continue
+        metrics_file = folder / "metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
+        config = OmegaConf.to_container(OmegaConf.load(config_file))
+        runs.append(Run(folder, config, metrics, _overrides(folder)))
+    started = {run.path for run in runs}
+    for hydra_dir in sorted(root.rglob(".hydra")):
+        job = hydra_dir.parent
+        has_runs = any(p == job or job in p.parents for p in started)
+        if not has_runs:
+            runs.append(Run(job, {}, None, _overrides(job)))
+    return runs

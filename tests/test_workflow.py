@@ -1,0 +1,152 @@
+"""Transfer-learning workflow: init_from chaining, leak guard, sweeps, launchers, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import tiny_overrides
+from test_train import run_cli
+
+from lus_unet.errors import ConfigError, WeightsError
+from lus_unet.models import build_model
+from lus_unet.paper import GRID, stage_command
+from lus_unet.report.__main__ import build_report
+from lus_unet.train import train
+from lus_unet.training.init import initialize_from, network_state_dict
+
+# One real epoch on two batches: enough to write best.ckpt (fast_dev_run writes none).
+SHORT = ["trainer.max_epochs=1", "+trainer.limit_train_batches=2", "+trainer.limit_val_batches=2"]
+
+
+@pytest.fixture
+def tl_run(compose_train, tmp_path) -> Path:
+    """A finished tiny X-UNet run (holdout split) with its checkpoints."""
+    train(compose_train(*tiny_overrides("xunet"), *SHORT))
+    return tmp_path / "run"
+
+
+def test_init_from_loads_exactly_the_checkpoint_weights(tl_run: Path) -> None:
+    checkpoint = tl_run / "checkpoints" / "best.ckpt"
+    net = build_model("xunet", base_channels=4)
+    report = initialize_from(net, checkpoint)
+    saved = network_state_dict(checkpoint)
+    assert report.complete and len(report.loaded) == len(saved)
+    for name, tensor in net.state_dict().items():
+        assert torch.equal(tensor, saved[name]), name
+    # Lightning's own bookkeeping (optimizer state) is not model state: nothing else loaded.
+    assert set(saved) == set(net.state_dict())
+
+
+def test_mismatched_checkpoint_is_rejected_unless_partial(tl_run: Path) -> None:
+    checkpoint = tl_run / "checkpoints" / "best.ckpt"
+    with pytest.raises(WeightsError, match=r"shape mismatch: encoder\.blocks\.0\.0\.weight"):
+        initialize_from(build_model("xunet", base_channels=8), checkpoint)
+    deeper = build_model("xunet", base_channels=4, decoder_convs=(3, 2, 2, 2))
+    with pytest.raises(WeightsError, match=r"missing in checkpoint: decoder\.levels\.0\.convs\.4"):
+        initialize_from(deeper, checkpoint)
+    before = deeper.decoder.levels[0].convs[4].weight.detach().clone()
+    report = initialize_from(deeper, checkpoint, partial=True)
+    assert report.missing == ["decoder.levels.0.convs.4.bias", "decoder.levels.0.convs.4.weight"]
+    assert torch.equal(deeper.decoder.levels[0].convs[4].weight, before)  # left as initialised
+    assert torch.equal(deeper.head.weight, network_state_dict(checkpoint)["head.weight"])
+
+
+def test_train_refuses_a_missing_init_checkpoint_and_says_how_to_make_it(compose_train, tmp_path):
+    cfg = compose_train(
+        *tiny_overrides("xunet"),
+        f"init_from={tmp_path / 'nope.ckpt'}",
+        "init_created_by='python -m lus_unet.train experiment=xunet_pretrain'",
+    )
+    with pytest.raises(ConfigError, match=r"Create it with: python -m lus_unet\.train experiment"):
+        train(cfg)
+    assert not (tmp_path / "run" / "split.json").exists()
+
+
+def test_fine_tuning_refuses_init_weights_that_saw_its_validation_frames(
+    compose_train, tl_run, tmp_path
+):
+    checkpoint = tl_run / "checkpoints" / "best.ckpt"
+    overrides = [*tiny_overrides("xunet"), *SHORT, f"init_from={checkpoint}", "+fold=0"]
+    ft = tmp_path / "ft"
+    leak = r"was trained on \d+ of this run's \d+ validation samples"
+    with pytest.raises(ConfigError, match=leak):
+        train(compose_train(*overrides, f"paths.output_dir={ft}"))
+    metrics = train(
+        compose_train(*overrides, f"paths.output_dir={ft}", "init_allow_val_overlap=true")
+    )
+    assert metrics["fold"] == 0
+
+
+def test_stage_presets_chain_by_fold(compose_train) -> None:
+    cfg = compose_train("experiment=vunet_ft", "size=lus200", "+fold=3", "paths.paper_dir=P")
+    assert cfg.init_from == "P/vunet_tl/lus200/fold_3/checkpoints/best.ckpt"
+    assert "experiment=vunet_tl size=lus200 +fold=3" in cfg.init_created_by
+    assert cfg.lr == 5e-6 and cfg.model.encoder_weights is None
+    tl = compose_train("experiment=vunet_tl", "size=lus600")
+    assert tl.finetune.freeze == ["encoder"] and tl.lr == 1e-5
+    assert tl.data.n_frames == 300 and tl.data.hflip_copies and tl.trainer.max_epochs == 150
+
+
+def test_paper_grid_commands_cover_table_1() -> None:
+    cells = {(s.experiment, size) for s in GRID for size in (s.sizes or ("salient",))}
+    assert cells == {
+        ("vunet_tl", "lus200"), ("vunet_tl", "lus400"), ("vunet_ft", "lus200"),
+        ("vunet_ft", "lus400"), ("xunet_pretrain", "salient"), ("xunet_ft_all", "lus400"),
+        ("xunet_ft_all", "lus600"), ("xunet_ft_bbfrozen", "lus400"),
+    }  # fmt: skip
+    command = stage_command(GRID[1], "cpu", "out/p", 5, "joblib", ["seed=1"])
+    assert command[2:5] == ["lus_unet.train", "-m", "experiment=vunet_ft"]
+    assert {"size=lus200,lus400", "+fold=range(5)", "hydra/launcher=joblib", "seed=1"} <= set(
+        command
+    )
+
+
+def test_sweep_of_a_two_by_two_grid_gives_the_report_rows(tmp_path, cache_dir):
+    sweep = tmp_path / "sweep"
+    result = run_cli(
+        "-m",
+        *tiny_overrides("xunet"),
+        *SHORT,
+        "finetune=all,bottleneck_frozen",
+        "+fold=range(2)",
+        f"hydra.sweep.dir={sweep}",
+        f"paths.cache_dir={cache_dir}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # One job dies before training: the report must list it and still build.
+    failed = sweep / "99"
+    (failed / ".hydra").mkdir(parents=True)
+    (failed / ".hydra" / "overrides.yaml").write_text("- finetune=broken\n")
+    out = build_report(sweep, tmp_path / "report", n_rows=2)
+    table = (out / "table1.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| train ")]
+    assert len(rows) == 2
+    assert all("| 2 |" in row for row in rows)  # two folds each
+    assert "1 run(s) did not finish" in table and "finetune=broken" in table
+    csv_lines = (out / "table1.csv").read_text().strip().splitlines()
+    assert len(csv_lines) == 3
+    dice = [json.loads(p.read_text())["val_dice"] for p in sweep.glob("*/metrics.json")]
+    assert len(dice) == 4
+    assert (out / "comparison.png").stat().st_size > 0
+
+
+def test_joblib_launcher_runs_two_jobs(tmp_path, cache_dir):
+    sweep = tmp_path / "joblib"
+    result = run_cli(
+        "-m",
+        *tiny_overrides("xunet"),
+        "+trainer.fast_dev_run=true",
+        "+fold=0,1",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={sweep}",
+        f"paths.cache_dir={cache_dir}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Joblib" in result.stdout + result.stderr
+    assert sorted(json.loads(p.read_text())["fold"] for p in sweep.glob("*/metrics.json")) == [0, 1]
