@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup train test lint format summary tensorboard clean
+.PHONY: help setup train test lint format summary tensorboard paper paper-cpu clean
 
 help: ## List the targets with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -40,6 +40,12 @@ format: setup ## Fix what ruff can fix
 
 summary: setup ## Parameter table per group (e.g. MODEL=vunet FINETUNE=encoder_frozen)
 	$(PY) -m lus_unet.summary model=$(or $(MODEL),xunet) finetune=$(or $(FINETUNE),all)
+
+paper: setup ## The paper's Table 1 grid on a GPU (all stages and folds), then the report
+	$(PY) -m lus_unet.paper --profile gpu $(PAPER_ARGS)
+
+paper-cpu: setup ## The same grid with tiny networks and 32x32 frames on the CPU (~30 min)
+	$(PY) -m lus_unet.paper --profile cpu $(PAPER_ARGS)
 
 tensorboard: setup ## Serve TensorBoard over every run under outputs/
 	$(VENV)/bin/tensorboard --logdir outputs
