@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -9,14 +10,17 @@ from typing import Any
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from lus_unet.cv import write_cv_summary
-from lus_unet.errors import ConfigError
+from lus_unet.errors import ConfigError, LusUnetError
 from lus_unet.folds import is_fold_range, parse_fold_spec
 from lus_unet.models import build_model, freeze_groups, group_counts
+from lus_unet.sweep import record_job_status
 from lus_unet.training.callbacks import BestMetrics
 from lus_unet.training.init import (
     init_validation_overlap,
@@ -24,7 +28,9 @@ from lus_unet.training.init import (
     resolve_init_checkpoint,
 )
 from lus_unet.training.module import SegmentationModule
+from lus_unet.training.rng import RNGStateCheckpoint
 from lus_unet.utils import CONFIG_DIR, exit_on_user_error, write_json_atomic, write_text_atomic
+from lus_unet.validate import validate_train_config
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +49,16 @@ HPARAM_AXES = (
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train as configured and return the run's metrics (the CV summary for a fold range)."""
+    validate_train_config(cfg)
     fold_spec = cfg.get("fold")
     folds = parse_fold_spec(fold_spec, cfg.data.n_folds)
     run_dir = Path(cfg.paths.output_dir)
     if folds is not None and is_fold_range(fold_spec):
         log.info("Cross-validation over folds %s in %s", folds, run_dir)
         results = [
-            fit(config_for_fold(cfg, fold), fold, run_dir / f"fold_{fold}") for fold in folds
+            finished_metrics(run_dir / f"fold_{fold}", cfg.resume)
+            or fit(config_for_fold(cfg, fold), fold, run_dir / f"fold_{fold}")
+            for fold in folds
         ]
         summary = write_cv_summary(run_dir, results)
         log.info(
@@ -71,6 +80,38 @@ def config_for_fold(cfg: DictConfig, fold: int) -> DictConfig:
     return fold_cfg
 
 
+def finished_metrics(run_dir: Path, resume: bool) -> dict[str, Any] | None:
+    """A resumed fold range keeps its finished folds: their metrics, else None."""
+    metrics_file = run_dir / "metrics.json"
+    if resume and metrics_file.is_file():
+        log.info("Fold in %s already finished; keeping it", run_dir)
+        return json.loads(metrics_file.read_text())
+    return None
+
+
+def resume_checkpoint(run_dir: Path, resume: bool) -> Path | None:
+    """The checkpoint to resume from, after checking the run folder may be written to.
+
+    A folder never receives a second run: a finished run is refused outright, an interrupted
+    one (split or checkpoints present) only continues with ``resume=true``.
+    """
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if (run_dir / "metrics.json").exists():
+        raise ConfigError(f"{run_dir} already holds a finished run; refusing to overwrite it")
+    started = (run_dir / "split.json").exists() or (run_dir / "checkpoints").exists()
+    if resume:
+        if not last.is_file():
+            raise ConfigError(f"resume=true: no checkpoint to resume from at {last}")
+        log.info("Resuming from %s", last)
+        return last
+    if started:
+        raise ConfigError(
+            f"{run_dir} holds an interrupted run; continue it with resume=true, "
+            "or choose another folder (hydra.run.dir)"
+        )
+    return None
+
+
 def check_no_validation_leak(checkpoint: Path, val_ids: list[str], allowed: bool) -> None:
     """Refuse an init checkpoint that trained on this run's validation samples, unless allowed."""
     overlap = init_validation_overlap(checkpoint, val_ids)
@@ -89,8 +130,7 @@ def check_no_validation_leak(checkpoint: Path, val_ids: list[str], allowed: bool
 
 def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
     """Train one model on one split and write its run folder; returns ``metrics.json``'s data."""
-    if (run_dir / "metrics.json").exists():
-        raise ConfigError(f"{run_dir} already holds a finished run; refusing to overwrite it")
+    resume_from = resume_checkpoint(run_dir, cfg.resume)
     run_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, workers=True)
 
@@ -132,10 +172,13 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
         save_last=True,
     )
     trainer = L.Trainer(
-        **cfg.trainer, default_root_dir=run_dir, logger=logger, callbacks=[checkpoint, best]
+        **cfg.trainer,
+        default_root_dir=run_dir,
+        logger=logger,
+        callbacks=[checkpoint, best, RNGStateCheckpoint()],
     )
     started = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
     if best.best is None:
         raise ConfigError("training ran no validation epoch; no metrics to report")
 
@@ -170,9 +213,27 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> None:
-    """Command-line entry point."""
-    with exit_on_user_error():
+    """Command-line entry point.
+
+    In a multirun a failing job must not stop the sweep: its error is logged and recorded in
+    ``job_status.json``, and :class:`~lus_unet.sweep.SweepSummary` fails the sweep at the end.
+    """
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        with exit_on_user_error():
+            train(cfg)
+        return
+    job_dir, overrides = Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
+    try:
         train(cfg)
+    except Exception as error:
+        if isinstance(error, LusUnetError):
+            log.error("%s", error)
+        else:
+            log.exception("Job crashed")
+        record_job_status(job_dir, overrides, error)
+    else:
+        record_job_status(job_dir, overrides, None)
 
 
 if __name__ == "__main__":

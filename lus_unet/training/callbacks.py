@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
@@ -10,7 +12,8 @@ class BestMetrics(Callback):
     """Keep every ``val/*`` metric of the epoch with the highest ``monitor`` value.
 
     It uses the same rule as the best checkpoint (strictly higher wins), so the metrics it
-    reports are those of ``checkpoints/best.ckpt``.
+    reports are those of ``checkpoints/best.ckpt``. Metrics logged only on some epochs (HD95
+    every n epochs) are reported only if that epoch logged them.
 
     Args:
         monitor: the metric that ranks epochs (higher is better).
@@ -19,6 +22,13 @@ class BestMetrics(Callback):
     def __init__(self, monitor: str = "val/dice") -> None:
         self.monitor = monitor
         self.best: dict[str, float] | None = None
+
+    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Lightning keeps a metric's last value across epochs: drop the previous epoch's val/*
+        # so that a metric this epoch does not log is not attributed to it.
+        metrics = trainer.callback_metrics
+        for name in [name for name in metrics if name.startswith("val/")]:
+            del metrics[name]
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
@@ -30,3 +40,10 @@ class BestMetrics(Callback):
         }
         if self.best is None or metrics[self.monitor] > self.best[self.monitor]:
             self.best = {**metrics, "epoch": trainer.current_epoch}
+
+    def state_dict(self) -> dict[str, Any]:
+        # Saved in checkpoints so that a resumed run still knows the best epoch before it.
+        return {"best": self.best}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best = state_dict["best"]

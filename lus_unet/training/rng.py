@@ -1,0 +1,63 @@
+"""Saving and restoring random-number generator states in checkpoints, for exact resume."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """Python, NumPy and torch (CPU, and CUDA if present) generator states as tensors and ints.
+
+    Only tensors, ints and lists are stored, so checkpoints still load with
+    ``torch.load(..., weights_only=True)``.
+    """
+    version, python_state, gauss = random.getstate()
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": [version, list(python_state), gauss],
+        "numpy": [torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Inverse of :func:`capture_rng_state`."""
+    version, python_state, gauss = state["python"]
+    random.setstate((version, tuple(python_state), gauss))
+    keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class RNGStateCheckpoint(Callback):
+    """Store the generators' states in every checkpoint and restore them on resume.
+
+    Lightning restores model, optimizer, loops and callbacks but not the global generators
+    that shuffle the data and draw augmentations; without them a resumed run sees other
+    batches than an uninterrupted one.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        return capture_rng_state()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._pending = state_dict
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Restored here rather than in load_state_dict: the sanity-check and setup between
+        # loading and the first batch must not advance the restored generators.
+        pending = getattr(self, "_pending", None)
+        if pending is not None:
+            restore_rng_state(pending)
+            self._pending = None
