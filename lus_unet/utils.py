@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hydra.errors import InstantiationException
+
 from lus_unet.errors import LusUnetError
 
 log = logging.getLogger(__name__)
@@ -42,12 +44,14 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def exit_on_user_error() -> Iterator[None]:
     """Turn a :class:`LusUnetError` into a one-line message and exit status 1.
 
-    Set ``HYDRA_FULL_ERROR=1`` to get the full traceback instead.
+    Also when ``hydra.utils.instantiate`` wrapped it (an error raised while building a
+    configured object). Set ``HYDRA_FULL_ERROR=1`` to get the full traceback instead.
     """
     try:
         yield
-    except LusUnetError as error:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+    except (LusUnetError, InstantiationException) as error:
+        cause = error if isinstance(error, LusUnetError) else error.__cause__
+        if not isinstance(cause, LusUnetError) or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        log.error("%s", error)
+        log.error("%s", cause)
         sys.exit(1)

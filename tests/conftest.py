@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +12,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from lus_unet.utils import CONFIG_DIR
+from lus_unet.train import train
+from lus_unet.utils import CONFIG_DIR, PROJECT_ROOT
 
 # Small enough for seconds on a 2-core CPU; the topology is the real one.
 TINY_DATA = [
@@ -47,14 +51,46 @@ def compose_train(cache_dir: Path, tmp_path: Path) -> Callable[..., DictConfig]:
     """Compose ``conf/train.yaml`` with overrides, writing into this test's tmp folder."""
 
     def _compose(*overrides: str, config_name: str = "train") -> DictConfig:
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            return compose(
-                config_name,
-                overrides=[
-                    f"paths.output_dir={tmp_path / 'run'}",
-                    f"paths.cache_dir={cache_dir}",
-                    *overrides,
-                ],
-            )
+        return compose_config(config_name, *run_paths(tmp_path / "run", cache_dir), *overrides)
 
     return _compose
+
+
+def compose_config(config_name: str, *overrides: str) -> DictConfig:
+    """Compose ``conf/<config_name>.yaml`` with overrides."""
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name, overrides=list(overrides))
+
+
+def run_paths(output_dir: Path, cache_dir: Path) -> list[str]:
+    """Overrides that make a training run write into ``output_dir`` and use the test cache."""
+    return [f"paths.output_dir={output_dir}", f"paths.cache_dir={cache_dir}"]
+
+
+@pytest.fixture(scope="session")
+def tiny_cv_run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
+    """A finished tiny two-fold cross-validation run (``+fold=0..1``), trained once per session.
+
+    One epoch at a high learning rate: the two fold models then clearly differ.
+    """
+    run = tmp_path_factory.mktemp("tiny_cv") / "run"
+    train(
+        compose_config(
+            "train", *run_paths(run, cache_dir), *tiny_overrides(), "lr=3e-3", "+fold=0..1"
+        )
+    )
+    return run
+
+
+def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m <module> <args>`` in ``cwd`` as a user would, output captured."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lus_unet.data.discover import SourcePair, discover_pairs, natural_key
+from lus_unet.data.discover import SourcePair, discover_pairs, natural_key, scan_pairs
 from lus_unet.errors import ConfigError, DataError
 
 
@@ -153,3 +153,30 @@ def test_natural_sort_is_deterministic(tmp_path: Path) -> None:
     expected = ["pos2_1", "pos2_2", "Pos2_3", "pos2_10", "pos3_1", "pos10_1"]
     assert [p.id for p in discover_pairs(tmp_path)] == expected
     assert sorted(["a007", "a7", "a08"], key=natural_key) == ["a007", "a7", "a08"]
+
+
+def test_scan_collects_every_problem_and_pairs_the_rest(tmp_path: Path) -> None:
+    touch(tmp_path, "images/a.png", "masks/a.png", "images/b.png", "images/c.png")
+    touch(tmp_path, "masks/z.png", "images/d.png", "images/d.tif", "masks/d.png")
+    touch(tmp_path, "images/notes.txt")
+    scan = scan_pairs(tmp_path)
+    assert [p.id for p in scan.pairs] == ["a"]  # d is ambiguous: neither file is chosen
+    problems = {p.path.relative_to(tmp_path).as_posix(): p.problem for p in scan.problems}
+    assert problems.keys() == {"images/b.png", "images/c.png", "masks/z.png", "images/d.tif"} | {
+        "images/notes.txt"
+    }
+    assert problems["images/b.png"] == "no mask for this image (expected masks/b.<ext>)"
+    assert problems["masks/z.png"] == "no image for this mask (expected images/z.<ext>)"
+    assert "ambiguous: d.png has the same id 'd'" in problems["images/d.tif"]
+    with pytest.raises(DataError) as err:
+        discover_pairs(tmp_path)
+    check(err, tmp_path / "images/d.tif", "4 more problems", "python -m lus_unet.data.check")
+
+
+def test_jpeg_is_data_only_when_asked(tmp_path: Path) -> None:
+    touch(tmp_path, "Images/x.jpg", "Grounds/x.png")
+    with pytest.raises(DataError) as err:
+        discover_pairs(tmp_path, "Images", "Grounds")
+    check(err, tmp_path / "Images/x.jpg", "unexpected file type")
+    pairs = discover_pairs(tmp_path, "Images", "Grounds", suffixes=(".png", ".jpg"))
+    assert pairs == [SourcePair("x", tmp_path / "Images/x.jpg", tmp_path / "Grounds/x.png")]

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-import albumentations as A
+from typing import TYPE_CHECKING, Any
+
 import cv2
 
 from lus_unet.errors import ConfigError
 
+if TYPE_CHECKING:
+    import albumentations as A
+
 AUGMENTATIONS = ("none", "keras", "strong")
+
+
+def check_augmentation(name: str) -> None:
+    """Raise a ConfigError unless ``name`` is one of :data:`AUGMENTATIONS`.
+
+    Args:
+        name: the ``data.augment`` value.
+    """
+    if name not in AUGMENTATIONS:
+        raise ConfigError(
+            f"data.augment: unknown augmentation '{name}'; valid: {', '.join(AUGMENTATIONS)}"
+        )
 
 
 def build_augmentation(name: str) -> A.Compose | None:
@@ -20,36 +36,40 @@ def build_augmentation(name: str) -> A.Compose | None:
             at 10-100x the strength plus brightness/contrast and gamma jitter, for small data
             sets or scanners whose gain differs between frames.
     """
+    check_augmentation(name)
     if name == "none":
         return None
+    # Imported here: albumentations takes seconds to import, and the data checker validates
+    # the name above without needing it.
+    import albumentations as A
+
     if name == "keras":
-        geometry = A.Affine(
-            rotate=(-0.15, 0.15),
-            translate_percent={"x": (-0.05, 0.05), "y": (-0.05, 0.05)},
-            scale={"x": (0.95, 1.05), "y": (0.95, 1.05)},
-            shear=(-0.05, 0.05),
-            keep_ratio=False,
-            interpolation=cv2.INTER_LINEAR,
-            mask_interpolation=cv2.INTER_NEAREST,
-            border_mode=cv2.BORDER_REPLICATE,
-            p=1.0,
-        )
-        return A.Compose([geometry, A.HorizontalFlip(p=0.5)])
-    if name == "strong":
-        geometry = A.Affine(
-            rotate=(-10, 10),
-            translate_percent={"x": (-0.1, 0.1), "y": (-0.1, 0.1)},
-            scale={"x": (0.85, 1.15), "y": (0.85, 1.15)},
-            shear=(-5, 5),
-            keep_ratio=False,
-            interpolation=cv2.INTER_LINEAR,
-            mask_interpolation=cv2.INTER_NEAREST,
-            border_mode=cv2.BORDER_REPLICATE,
-            p=1.0,
-        )
-        intensity = [
-            A.RandomBrightnessContrast(brightness_limit=0.15, contrast_limit=0.15, p=0.5),
-            A.RandomGamma(gamma_limit=(80, 120), p=0.3),
-        ]
-        return A.Compose([geometry, A.HorizontalFlip(p=0.5), *intensity])
-    raise ConfigError(f"data.augment: unknown augmentation '{name}'; valid: {AUGMENTATIONS}")
+        return A.Compose([_affine(A, 0.15, 0.05, 0.05, 0.05), A.HorizontalFlip(p=0.5)])
+    intensity = [
+        A.RandomBrightnessContrast(brightness_limit=0.15, contrast_limit=0.15, p=0.5),
+        A.RandomGamma(gamma_limit=(80, 120), p=0.3),
+    ]
+    return A.Compose([_affine(A, 10.0, 0.1, 0.15, 5.0), A.HorizontalFlip(p=0.5), *intensity])
+
+
+def _affine(A: Any, rotate: float, shift: float, zoom: float, shear: float) -> Any:
+    """Keras-style random affine: independent x/y shifts and zooms, nearest-edge fill.
+
+    Args:
+        A: the albumentations module.
+        rotate: maximum rotation in degrees.
+        shift: maximum shift as a fraction of the image size.
+        zoom: maximum relative zoom (scales in 1 +- zoom).
+        shear: maximum shear in degrees.
+    """
+    return A.Affine(
+        rotate=(-rotate, rotate),
+        translate_percent={"x": (-shift, shift), "y": (-shift, shift)},
+        scale={"x": (1 - zoom, 1 + zoom), "y": (1 - zoom, 1 + zoom)},
+        shear=(-shear, shear),
+        keep_ratio=False,
+        interpolation=cv2.INTER_LINEAR,
+        mask_interpolation=cv2.INTER_NEAREST,
+        border_mode=cv2.BORDER_REPLICATE,
+        p=1.0,
+    )

@@ -7,23 +7,25 @@ Two layouts are recognised automatically:
   ``<id>``; the returned id drops the prefix).
 
 Explicit folder names (e.g. a salient-object set's own folders) pair by stem. Only files with
-:data:`~lus_unet.data.io.IMAGE_SUFFIXES` are data. Hidden files (names starting with ``.``,
-which covers ``.DS_Store`` and macOS ``._*`` resource forks) and Windows' ``Thumbs.db`` and
-``desktop.ini`` are ignored; any other file or sub-folder is an error, so user data is never
-skipped silently.
+:data:`~lus_unet.data.io.IMAGE_SUFFIXES` (or the suffixes a caller passes) are data. Hidden
+files (names starting with ``.``, which covers ``.DS_Store`` and macOS ``._*`` resource forks)
+and Windows' ``Thumbs.db`` and ``desktop.ini`` are ignored; any other file or sub-folder is an
+error, so user data is never skipped silently.
+
+:func:`discover_pairs` stops at the first problem; :func:`scan_pairs` lists them all (the data
+checker's view).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lus_unet.data.io import IMAGE_SUFFIXES
 from lus_unet.errors import ConfigError, DataError
 
 _JUNK = {"thumbs.db", "desktop.ini"}
-_SUPPORTED = ", ".join(IMAGE_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,23 @@ class SourcePair:
     id: str
     image: Path
     mask: Path
+
+
+@dataclass
+class PairScan:
+    """What a data folder holds: its complete pairs and every per-file problem found.
+
+    Attributes:
+        pairs: the image/mask pairs, sorted by id in natural order.
+        problems: one error per bad file (unexpected type, duplicate id, missing partner).
+        image_dir: the image folder name the layout resolved to.
+        mask_dir: the mask folder name.
+    """
+
+    pairs: list[SourcePair]
+    problems: list[DataError] = field(default_factory=list)
+    image_dir: str = "images"
+    mask_dir: str = "masks"
 
 
 @dataclass(frozen=True)
@@ -48,15 +67,48 @@ _AUTHORS = _Layout("IMG", "MASK", "img_", "mask_")
 
 
 def discover_pairs(
-    root: Path, image_dir: str | None = None, mask_dir: str | None = None
+    root: Path,
+    image_dir: str | None = None,
+    mask_dir: str | None = None,
+    *,
+    suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
 ) -> list[SourcePair]:
     """List the image/mask pairs under ``root``, sorted by id in natural order (pos2_2 < pos2_10).
+
+    Raises the first problem found (see :func:`scan_pairs` for the arguments), noting how many
+    more there are.
+    """
+    scan = scan_pairs(root, image_dir, mask_dir, suffixes=suffixes)
+    if scan.problems:
+        first, more = scan.problems[0], len(scan.problems) - 1
+        if more:
+            raise DataError(
+                first.path,
+                f"{first.problem}; {more} more problem{'s' if more > 1 else ''} in this folder "
+                "(python -m lus_unet.data.check lists them all)",
+            )
+        raise first
+    return scan.pairs
+
+
+def scan_pairs(
+    root: Path,
+    image_dir: str | None = None,
+    mask_dir: str | None = None,
+    *,
+    suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
+) -> PairScan:
+    """Pair the images and masks under ``root`` and collect every per-file problem.
+
+    Problems that leave nothing to pair (missing folders, an ambiguous layout, no images) raise
+    at once.
 
     Args:
         root: the data folder.
         image_dir: the image sub-folder; with ``mask_dir``, overrides layout detection and
             pairs files by stem. Both or neither must be given.
         mask_dir: the mask sub-folder.
+        suffixes: the file types that are data (default: the LUS formats).
     """
     root = Path(root)
     if not root.exists():
@@ -74,13 +126,23 @@ def discover_pairs(
                 raise DataError(root / folder, "folder does not exist")
     else:
         layout = _detect_layout(root)
-    images = _index(root / layout.image_dir, layout.image_prefix)
-    masks = _index(root / layout.mask_dir, layout.mask_prefix)
-    if not images:
-        raise DataError(root / layout.image_dir, f"no images found (supported: {_SUPPORTED})")
-    _check_matched(images, masks, layout.mask_dir, layout.mask_prefix, "no mask for this image")
-    _check_matched(masks, images, layout.image_dir, layout.image_prefix, "no image for this mask")
-    return [SourcePair(i, images[i], masks[i]) for i in sorted(images, key=natural_key)]
+    problems: list[DataError] = []
+    images = _index(root / layout.image_dir, layout.image_prefix, suffixes, problems)
+    # An image folder whose every entry is a problem is reported by those problems instead.
+    if not images.files and not images.ambiguous and not problems:
+        raise DataError(
+            root / layout.image_dir, f"no images found (supported: {', '.join(suffixes)})"
+        )
+    masks = _index(root / layout.mask_dir, layout.mask_prefix, suffixes, problems)
+    problems += _unmatched(
+        images, masks, layout.mask_dir, layout.mask_prefix, "no mask for this image"
+    )
+    problems += _unmatched(
+        masks, images, layout.image_dir, layout.image_prefix, "no image for this mask"
+    )
+    ids = sorted((i for i in images.files if i in masks.files), key=natural_key)
+    pairs = [SourcePair(i, images.files[i], masks.files[i]) for i in ids]
+    return PairScan(pairs, problems, layout.image_dir, layout.mask_dir)
 
 
 def natural_key(text: str) -> tuple[tuple[object, ...], str]:
@@ -118,38 +180,52 @@ def _detect_layout(root: Path) -> _Layout:
     return layout
 
 
-def _index(folder: Path, prefix: str) -> dict[str, Path]:
-    """Map id -> file for the data files of one folder, refusing anything unexpected."""
-    found: dict[str, Path] = {}
+@dataclass
+class _Folder:
+    """The data files of one folder: unique ids, and ids that several files claim."""
+
+    files: dict[str, Path]
+    ambiguous: set[str]
+
+    def has(self, file_id: str) -> bool:
+        return file_id in self.files or file_id in self.ambiguous
+
+
+def _index(
+    folder: Path, prefix: str, suffixes: tuple[str, ...], problems: list[DataError]
+) -> _Folder:
+    """The data files of one folder; every unexpected entry is appended to ``problems``.
+
+    Files sharing an id are all left unpaired (after a problem is noted), never chosen between.
+    """
+    first: dict[str, Path] = {}
+    ambiguous: set[str] = set()
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.name.lower() in _JUNK:
             continue
         if path.is_dir():
-            raise DataError(path, "unexpected sub-folder (data folders are not searched deeper)")
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
-            raise DataError(path, f"unexpected file type (supported: {_SUPPORTED})")
-        stem = path.stem
-        if prefix:
-            if not stem.startswith(prefix) or len(stem) == len(prefix):
-                raise DataError(
-                    path, f"file name lacks the {prefix!r} prefix of {folder.name}/{prefix}<id>"
-                )
-            stem = stem[len(prefix) :]
-        if stem in found:
-            raise DataError(
-                path, f"ambiguous: {found[stem].name} has the same id {stem!r}; keep one of them"
-            )
-        found[stem] = path
-    return found
+            problem = "unexpected sub-folder (data folders are not searched deeper)"
+        elif path.suffix.lower() not in suffixes:
+            problem = f"unexpected file type (supported: {', '.join(suffixes)})"
+        elif prefix and (not path.stem.startswith(prefix) or len(path.stem) == len(prefix)):
+            problem = f"file name lacks the {prefix!r} prefix of {folder.name}/{prefix}<id>"
+        else:
+            stem = path.stem[len(prefix) :]
+            if stem not in first:
+                first[stem] = path
+                continue
+            ambiguous.add(stem)
+            problem = f"ambiguous: {first[stem].name} has the same id {stem!r}; keep one of them"
+        problems.append(DataError(path, problem))
+    return _Folder({k: v for k, v in first.items() if k not in ambiguous}, ambiguous)
 
 
-def _check_matched(
-    files: dict[str, Path], partners: dict[str, Path], partner_dir: str, prefix: str, problem: str
-) -> None:
-    missing = sorted((i for i in files if i not in partners), key=natural_key)
-    if not missing:
-        return
-    more = f"; {len(missing) - 1} more like it" if len(missing) > 1 else ""
-    raise DataError(
-        files[missing[0]], f"{problem} (expected {partner_dir}/{prefix}{missing[0]}.<ext>{more})"
-    )
+def _unmatched(
+    files: _Folder, partners: _Folder, partner_dir: str, prefix: str, problem: str
+) -> list[DataError]:
+    """A problem for every file whose id has no file in the partner folder."""
+    return [
+        DataError(path, f"{problem} (expected {partner_dir}/{prefix}{file_id}.<ext>)")
+        for file_id, path in sorted(files.files.items(), key=lambda item: natural_key(item[0]))
+        if not partners.has(file_id)
+    ]

@@ -3,18 +3,57 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from lus_unet.data.discover import discover_pairs
-from lus_unet.data.io import iter_frames
+from lus_unet.data.discover import SourcePair, discover_pairs
+from lus_unet.data.io import IMAGE_SUFFIXES, FrameRecord, iter_frames
 from lus_unet.data.preprocess import PreprocessConfig, preprocess_frame, resize_mask, resolve_kind
 from lus_unet.errors import DataError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a data folder's files are found and read (the reader keys of the ``data`` config).
+
+    Args:
+        image_dir: image folder name (None = detect the layout: images/ or the authors' IMG/).
+        mask_dir: mask folder name (None = detect the layout).
+        mat_key: the MAT variable holding the frame (None = the file's only array).
+        mask_mat_key: the MAT variable holding the mask (None = the mask file's only array).
+        frame_axis: the frame axis of 3-D (cine) MAT arrays.
+        mask_threshold: binarise non-binary masks above this value (None = refuse them).
+        suffixes: the file types that are data.
+    """
+
+    image_dir: str | None = None
+    mask_dir: str | None = None
+    mat_key: str | None = None
+    mask_mat_key: str | None = None
+    frame_axis: int = 2
+    mask_threshold: float | None = None
+    suffixes: tuple[str, ...] = IMAGE_SUFFIXES
+
+    def fingerprint(self) -> dict[str, Any]:
+        """All fields as a JSON-able dict (for cache keys)."""
+        fields = asdict(self)
+        fields["suffixes"] = list(self.suffixes)
+        return fields
+
+    def discover(self, root: Path) -> list[SourcePair]:
+        """The image/mask pairs of a data folder read with these options (first problem raises).
+
+        Args:
+            root: the data folder.
+        """
+        return discover_pairs(root, self.image_dir, self.mask_dir, suffixes=self.suffixes)
 
 
 @dataclass
@@ -39,42 +78,82 @@ class FrameSet:
         return len(self.ids)
 
 
-def load_frame_set(
-    root: Path,
-    preprocess: PreprocessConfig,
-    *,
-    mat_key: str | None = None,
-    mask_mat_key: str | None = None,
-    frame_axis: int = 2,
-    mask_threshold: float | None = None,
-    image_dir: str | None = None,
-    mask_dir: str | None = None,
+@dataclass(frozen=True, eq=False)
+class PreprocessedFrame:
+    """A frame as read (``record``) and as the network sees it (``image``, ``mask``)."""
+
+    record: FrameRecord
+    kind: str
+    image: np.ndarray  # (H, W) float32 in [0, 1]
+    mask: np.ndarray  # (H, W) uint8 {0, 1}
+
+
+def iter_preprocessed(
+    pair: SourcePair, preprocess: PreprocessConfig, options: ReadOptions
+) -> Iterator[PreprocessedFrame]:
+    """Read, validate and preprocess the frames of one image/mask pair.
+
+    Args:
+        pair: the image and mask files.
+        preprocess: despeckling, compression and resizing settings.
+        options: the reader settings.
+
+    Raises:
+        DataError: naming the file, for anything unreadable or unusable in it.
+    """
+    records = iter_frames(
+        pair,
+        options.mat_key,
+        options.frame_axis,
+        options.mask_threshold,
+        options.mask_mat_key,
+        suffixes=options.suffixes,
+    )
+    for record in records:
+        kind = resolve_kind(preprocess.kind, record.source, record.image.dtype)
+        try:
+            image = preprocess_frame(record.image, kind, preprocess)
+        except ValueError as error:
+            raise DataError(record.source, f"frame {record.id}: {error}") from error
+        yield PreprocessedFrame(
+            record, kind, image, resize_mask(record.mask, preprocess.image_size)
+        )
+
+
+def preprocess_pairs(
+    pairs: list[SourcePair], preprocess: PreprocessConfig, options: ReadOptions, label: str = ""
 ) -> FrameSet:
-    """Read, validate and preprocess every frame of a data folder.
+    """Preprocess every frame of the given pairs into one in-memory :class:`FrameSet`.
+
+    Args:
+        pairs: the image/mask pairs, in the order wanted.
+        preprocess: despeckling, compression and resizing settings.
+        options: the reader settings.
+        label: shown in the progress bar.
+    """
+    ids, groups, images, masks, kinds = [], [], [], [], []
+    for pair in tqdm(pairs, desc=f"Preprocessing {label}", unit="file", leave=False):
+        for frame in iter_preprocessed(pair, preprocess, options):
+            ids.append(frame.record.id)
+            groups.append(frame.record.group)
+            images.append(frame.image)
+            masks.append(frame.mask)
+            kinds.append(frame.kind)
+    return FrameSet(ids, groups, np.stack(images), np.stack(masks), kinds)
+
+
+def load_frame_set(
+    root: Path, preprocess: PreprocessConfig, options: ReadOptions | None = None
+) -> FrameSet:
+    """Read, validate and preprocess every frame of a data folder (no cache).
 
     Args:
         root: the data folder (see the data contract in the README).
         preprocess: despeckling, compression and resizing settings.
-        mat_key: the MAT variable holding the frame (None = the file's only array).
-        mask_mat_key: the MAT variable holding the mask (None = the mask file's only array).
-        frame_axis: the frame axis of 3-D (cine) MAT arrays.
-        mask_threshold: binarise non-binary masks above this value (None = refuse them).
-        image_dir: image folder name (None = detect the layout).
-        mask_dir: mask folder name (None = detect the layout).
+        options: the reader settings (None = the defaults).
     """
-    pairs = discover_pairs(root, image_dir=image_dir, mask_dir=mask_dir)
-    ids, groups, images, masks, kinds = [], [], [], [], []
-    for pair in tqdm(pairs, desc=f"Preprocessing {root.name}", unit="file", leave=False):
-        for record in iter_frames(pair, mat_key, frame_axis, mask_threshold, mask_mat_key):
-            kind = resolve_kind(preprocess.kind, record.source, record.image.dtype)
-            try:
-                image = preprocess_frame(record.image, kind, preprocess)
-            except ValueError as error:
-                raise DataError(record.source, f"frame {record.id}: {error}") from error
-            ids.append(record.id)
-            groups.append(record.group)
-            images.append(image)
-            masks.append(resize_mask(record.mask, preprocess.image_size))
-            kinds.append(kind)
-    log.info("Loaded %d frames from %d files in %s", len(ids), len(pairs), root)
-    return FrameSet(ids, groups, np.stack(images), np.stack(masks), kinds)
+    options = options or ReadOptions()
+    pairs = options.discover(root)
+    frames = preprocess_pairs(pairs, preprocess, options, root.name)
+    log.info("Loaded %d frames from %d files in %s", len(frames), len(pairs), root)
+    return frames

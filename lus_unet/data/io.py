@@ -1,4 +1,4 @@
-"""Reading image and mask files (MAT v5/v7.3, TIFF, PNG) into checked numpy arrays.
+"""Reading image and mask files (MAT v5/v7.3, TIFF, PNG; JPEG on request) into checked arrays.
 
 Every reader returns the file's array in its native dtype (the preprocessing decides by dtype
 whether a frame is a linear envelope or already log-compressed) and raises
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from lus_unet.data.discover import SourcePair
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".mat", ".tif", ".tiff", ".png")
+# JPEG is lossy, so it is no LUS format (its artefacts look like speckle and its masks are not
+# binary); photo sets such as XPIE ship JPEG images, so their readers opt in to it.
+JPEG_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg")
 
 # MATLAB classes a v7.3 variable may have and still be a frame; 'char', 'cell', 'struct',
 # 'function_handle' and objects are not pixel data.
@@ -49,33 +52,43 @@ _MATLAB_INTERNAL = ("#refs#", "#subsystem#")
 _MASK_VALUES_SHOWN = 8
 
 
-def read_array(path: Path, mat_key: str | None = None) -> np.ndarray:
+def read_array(
+    path: Path, mat_key: str | None = None, *, suffixes: tuple[str, ...] = IMAGE_SUFFIXES
+) -> np.ndarray:
     """Read a frame or cine stack from a .mat, .tif/.tiff or .png file, in its native dtype.
 
     Args:
         path: the file; its suffix (case-insensitive) picks the reader.
         mat_key: for .mat files, the variable to read; None picks the file's single 2-D/3-D
             numeric array and refuses to guess when there are several. Ignored for images.
+        suffixes: the file types accepted; add :data:`JPEG_SUFFIXES` to read JPEG photos.
 
     Returns:
         A 2-D (H, W) array, a 3-D (H, W, N) cine stack (MAT) or a colour (H, W, 3|4) image
         (PNG/TIFF; see :func:`to_grayscale`).
     """
-    path = Path(path)
+    return _read_named(Path(path), mat_key, suffixes)[0]
+
+
+def _read_named(
+    path: Path, mat_key: str | None, suffixes: tuple[str, ...]
+) -> tuple[np.ndarray, str | None]:
+    """The checked array of a file and the MAT variable it came from (None for images)."""
     suffix = path.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
+    if suffix not in suffixes:
         raise DataError(
-            path, f"unsupported file type {path.suffix!r} (supported: {', '.join(IMAGE_SUFFIXES)})"
+            path, f"unsupported file type {path.suffix!r} (supported: {', '.join(suffixes)})"
         )
     if not path.is_file():
         raise DataError(path, "file does not exist")
+    name = None
     if suffix == ".mat":
-        array = _read_mat(path, mat_key)
-    elif suffix == ".png":
-        array = _read_png(path)
-    else:
+        name, array = _read_mat(path, mat_key)
+    elif suffix in (".tif", ".tiff"):
         array = _read_tiff(path)
-    return _check_array(path, array)
+    else:
+        array = _read_pillow(path)
+    return _check_array(path, array), name
 
 
 def to_grayscale(array: np.ndarray) -> np.ndarray:
@@ -102,7 +115,13 @@ def to_grayscale(array: np.ndarray) -> np.ndarray:
     return luma.astype(array.dtype if np.issubdtype(array.dtype, np.floating) else np.float64)
 
 
-def read_mask(path: Path, mat_key: str | None = None, threshold: float | None = None) -> np.ndarray:
+def read_mask(
+    path: Path,
+    mat_key: str | None = None,
+    threshold: float | None = None,
+    *,
+    suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
+) -> np.ndarray:
     """Read a binary mask (2-D, or a 3-D MAT stack) as uint8 {0, 1}.
 
     Accepted as is: bool/logical, values within {0, 1} or within {0, 255} (so all-zero and
@@ -115,9 +134,21 @@ def read_mask(path: Path, mat_key: str | None = None, threshold: float | None = 
         threshold: binarise a non-binary mask as ``value > threshold``, in the file's own units
             (e.g. 127 for an 8-bit mask, 0.5 for a float one). Masks already 0/1 or 0/255 are
             never thresholded.
+        suffixes: the file types accepted (see :func:`read_array`).
     """
-    path = Path(path)
-    mask = read_array(path, mat_key)
+    return _read_mask_named(Path(path), mat_key, threshold, suffixes)[0]
+
+
+def _read_mask_named(
+    path: Path, mat_key: str | None, threshold: float | None, suffixes: tuple[str, ...]
+) -> tuple[np.ndarray, str | None]:
+    """The mask as uint8 {0, 1} and the MAT variable it came from (None for images)."""
+    mask, name = _read_named(path, mat_key, suffixes)
+    return _binarise(path, mask, threshold), name
+
+
+def _binarise(path: Path, mask: np.ndarray, threshold: float | None) -> np.ndarray:
+    """A mask array as uint8 {0, 1} under :func:`read_mask`'s rules, or a DataError."""
     if _is_colour(path, mask):
         if not _channels_equal(mask[..., :3]):
             raise DataError(
@@ -155,6 +186,9 @@ class FrameRecord:
     image: np.ndarray  # 2-D, native dtype
     mask: np.ndarray  # 2-D uint8 {0, 1}
     source: Path  # the image file
+    image_variable: str | None = None  # the MAT variable the frame came from (None: not MAT)
+    mask_variable: str | None = None  # the MAT variable the mask came from
+    stack_shape: tuple[int, ...] | None = None  # the file's (H, W, N) shape for a cine frame
 
 
 def iter_frames(
@@ -163,6 +197,8 @@ def iter_frames(
     frame_axis: int = 2,
     mask_threshold: float | None = None,
     mask_mat_key: str | None = None,
+    *,
+    suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
 ) -> Iterator[FrameRecord]:
     """Read an image/mask pair and yield one checked record per frame.
 
@@ -179,13 +215,14 @@ def iter_frames(
             frames; -1 also means the last).
         mask_threshold: see :func:`read_mask`.
         mask_mat_key: the variable to read from a .mat mask (None: its single candidate).
+        suffixes: the file types accepted (see :func:`read_array`).
     """
     if frame_axis not in (-3, -2, -1, 0, 1, 2):
         raise ConfigError(f"data.frame_axis must be 0, 1 or 2, got {frame_axis!r}")
-    image = read_array(pair.image, mat_key)
+    image, image_variable = _read_named(pair.image, mat_key, suffixes)
     if _is_colour(pair.image, image):
         image = to_grayscale(image)
-    mask = read_mask(pair.mask, mask_mat_key, mask_threshold)
+    mask, mask_variable = _read_mask_named(pair.mask, mask_mat_key, mask_threshold, suffixes)
     if image.shape != mask.shape:
         raise DataError(
             pair.mask,
@@ -194,12 +231,13 @@ def iter_frames(
         )
     if image.ndim == 2:
         _check_not_constant(pair.image, image, None)
-        yield FrameRecord(pair.id, pair.id, image, mask, pair.image)
+        yield FrameRecord(pair.id, pair.id, image, mask, pair.image, image_variable, mask_variable)
         return
     image = np.moveaxis(image, frame_axis, -1)
     mask = np.moveaxis(mask, frame_axis, -1)
     count = image.shape[-1]
     width = len(str(count - 1))
+    stack_shape = tuple(image.shape)
     for k in range(count):
         frame = np.ascontiguousarray(image[..., k])
         _check_not_constant(pair.image, frame, k)
@@ -209,6 +247,9 @@ def iter_frames(
             frame,
             np.ascontiguousarray(mask[..., k]),
             pair.image,
+            image_variable,
+            mask_variable,
+            stack_shape,
         )
 
 
@@ -261,7 +302,7 @@ def _check_array(path: Path, array: np.ndarray) -> np.ndarray:
 # --- MAT ---------------------------------------------------------------------------------
 
 
-def _read_mat(path: Path, mat_key: str | None) -> np.ndarray:
+def _read_mat(path: Path, mat_key: str | None) -> tuple[str, np.ndarray]:
     try:
         with path.open("rb") as handle:
             header = handle.read(512)
@@ -273,7 +314,7 @@ def _read_mat(path: Path, mat_key: str | None) -> np.ndarray:
     return _read_mat5(path, mat_key)
 
 
-def _read_mat5(path: Path, mat_key: str | None) -> np.ndarray:
+def _read_mat5(path: Path, mat_key: str | None) -> tuple[str, np.ndarray]:
     try:
         contents = scipy.io.loadmat(str(path))
     except Exception as err:  # scipy raises many types on corrupt input; all mean "unreadable"
@@ -290,7 +331,7 @@ def _read_mat5(path: Path, mat_key: str | None) -> np.ndarray:
     name = _choose_variable(path, mat_key, list(variables), shapes)
     if name not in numeric:
         raise DataError(path, f"MAT variable {name!r} is not a numeric array")
-    return numeric[name]
+    return name, numeric[name]
 
 
 def _matlab_class_name(dtype: np.dtype) -> str:
@@ -305,7 +346,7 @@ def _matlab_class_name(dtype: np.dtype) -> str:
     return names.get(dtype.name, dtype.name)
 
 
-def _read_mat73(path: Path, mat_key: str | None) -> np.ndarray:
+def _read_mat73(path: Path, mat_key: str | None) -> tuple[str, np.ndarray]:
     try:
         with h5py.File(path, "r") as f:
             names = [n for n in f if n not in _MATLAB_INTERNAL]
@@ -317,7 +358,7 @@ def _read_mat73(path: Path, mat_key: str | None) -> np.ndarray:
             name = _choose_variable(path, mat_key, names, shapes)
             if name not in shapes:
                 raise DataError(path, f"MAT variable {name!r} is not a numeric array")
-            return _mat73_read(f[name])
+            return name, _mat73_read(f[name])
     except DataError:
         raise
     except Exception as err:  # h5py raises OSError/KeyError/ValueError on damaged files
@@ -425,7 +466,9 @@ def _read_tiff(path: Path) -> np.ndarray:
     return array
 
 
-def _read_png(path: Path) -> np.ndarray:
+def _read_pillow(path: Path) -> np.ndarray:
+    """A PNG or JPEG file as (H, W) or (H, W, 3|4)."""
+    kind = "PNG" if path.suffix.lower() == ".png" else "JPEG"
     try:
         with Image.open(path) as image:
             image.load()
@@ -434,11 +477,13 @@ def _read_png(path: Path) -> np.ndarray:
                 image = image.convert("RGBA" if "transparency" in image.info else "RGB")
             elif mode == "LA":
                 image = image.convert("L")
-            elif mode == "PA":
+            elif mode in ("PA", "RGBa"):
                 image = image.convert("RGBA")
+            elif mode in ("CMYK", "YCbCr", "LAB"):  # JPEG colour spaces that are not RGB
+                image = image.convert("RGB")
             array = np.asarray(image)
     except Exception as err:  # pillow raises OSError/SyntaxError/ValueError on bad files
-        raise DataError(path, f"cannot read PNG file: {_one_line(err)}") from err
+        raise DataError(path, f"cannot read {kind} file: {_one_line(err)}") from err
     # Some Pillow versions open 16-bit grayscale PNGs in 32-bit mode "I"; PNG has no signed or
     # 32-bit samples, so uint16 is the file's true dtype.
     if array.dtype == np.int32 and array.size and array.min() >= 0 and array.max() <= 65535:

@@ -93,6 +93,16 @@ def build_sample_table(
     return SampleTable(ids, groups, chosen, flipped)
 
 
+def check_split_mode(mode: str) -> None:
+    """Raise a ConfigError unless ``mode`` is one of :data:`SPLIT_MODES`.
+
+    Args:
+        mode: the ``data.split`` value.
+    """
+    if mode not in SPLIT_MODES:
+        raise ConfigError(f"data.split: unknown split '{mode}'; valid: {', '.join(SPLIT_MODES)}")
+
+
 def split_samples(
     table: SampleTable,
     *,
@@ -114,8 +124,7 @@ def split_samples(
         val_fraction: validation fraction of the holdout split.
         seed: split seed.
     """
-    if mode not in SPLIT_MODES:
-        raise ConfigError(f"data.split: unknown split '{mode}'; valid: {', '.join(SPLIT_MODES)}")
+    check_split_mode(mode)
     groups = table.ids if mode == "leaky_paper" else table.groups
     if fold is None:
         return grouped_holdout(groups, val_fraction, seed)
