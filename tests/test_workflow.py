@@ -12,7 +12,7 @@ from test_train import run_cli
 
 from lus_unet.errors import ConfigError, WeightsError
 from lus_unet.models import build_model
-from lus_unet.paper import GRID, stage_command
+from lus_unet.paper import GRID, Stage, run_grid, stage_command
 from lus_unet.report.__main__ import build_report
 from lus_unet.train import train
 from lus_unet.training.init import initialize_from, network_state_dict
@@ -150,3 +150,23 @@ def test_joblib_launcher_runs_two_jobs(tmp_path, cache_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Joblib" in result.stdout + result.stderr
     assert sorted(json.loads(p.read_text())["fold"] for p in sweep.glob("*/metrics.json")) == [0, 1]
+
+
+def test_mini_paper_grid_chains_pretraining_into_fine_tuning(tmp_path, cache_dir):
+    paper_dir = tmp_path / "paper"
+    stages = (
+        Stage("xunet_pretrain", "xunet", cross_validated=False),
+        Stage("xunet_ft_all", "xunet", ("lus400",)),
+    )
+    extra = [f"paths.cache_dir={cache_dir}", "+trainer.limit_train_batches=2",
+             "+trainer.limit_val_batches=2", "trainer.max_epochs=1"]  # fmt: skip
+    failed = run_grid("cpu", str(paper_dir), n_folds=2, extra=extra, stages=stages)
+    assert failed == []
+    pretrained = paper_dir / "xunet_pretrain" / "salient" / "holdout" / "checkpoints" / "best.ckpt"
+    assert pretrained.is_file()
+    for fold in (0, 1):
+        run = paper_dir / "xunet_ft_all" / "lus400" / f"fold_{fold}"
+        assert json.loads((run / "metrics.json").read_text())["fold"] == fold
+        assert f"init_from: {pretrained}" in (run / "config.yaml").read_text()
+    table = (build_report(paper_dir, tmp_path / "report", figure=False) / "table1.md").read_text()
+    assert "| xunet_pretrain salient |" in table and "| xunet_ft_all lus400 |" in table
