@@ -158,6 +158,7 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
         lr=cfg.lr,
         threshold=cfg.threshold,
         image_log_every_n_epochs=cfg.image_log_every_n_epochs,
+        distance_metrics_every_n_epochs=cfg.distance_metrics_every_n_epochs,
         run_config=run_config,
     )
     logger = TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False)

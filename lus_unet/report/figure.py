@@ -13,9 +13,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from lus_unet.data.samples import FLIP_SUFFIX
-from lus_unet.models import build_model
+from lus_unet.evaluation.checkpoints import load_checkpoint
 from lus_unet.report.collect import Run
-from lus_unet.training.init import network_state_dict
 from lus_unet.training.metrics import binarize
 from lus_unet.training.visualize import overlay
 
@@ -63,12 +62,7 @@ def _load_frames(run: Run, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 @torch.inference_mode()
 def _predict(run: Run, images: np.ndarray) -> torch.Tensor:
-    options = dict(run.config["model"])
-    if "encoder_weights" in options:
-        options["encoder_weights"] = None  # the checkpoint holds every weight
-    net = build_model(**options)
-    net.load_state_dict(network_state_dict(run.path / "checkpoints" / "best.ckpt"))
-    net.eval()
+    net = load_checkpoint(run.path / "checkpoints" / "best.ckpt").net
     x = torch.from_numpy(images)[:, None].expand(-1, 3, -1, -1).float()
     return binarize(net(x), float(run.config.get("threshold", 0.5)))[:, 0]
 

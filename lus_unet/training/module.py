@@ -9,9 +9,14 @@ import torch
 from torch import nn
 from torchmetrics import MeanMetric
 
+from lus_unet.evaluation.metrics import CHEAP_METRICS, DISTANCE_METRICS_PX, case_metrics
 from lus_unet.training.losses import SegmentationLoss
 from lus_unet.training.metrics import binarize, dice_per_image, iou_per_image
 from lus_unet.training.visualize import overlay_grid
+
+# Case metrics logged besides Dice and IoU, which stay on the device (val/dice, val/iou).
+SHAPE_SCORES: tuple[str, ...] = tuple(m for m in CHEAP_METRICS if m not in ("dice", "iou"))
+DISTANCE_SCORES: tuple[str, ...] = DISTANCE_METRICS_PX
 
 
 class SegmentationModule(L.LightningModule):
@@ -21,6 +26,13 @@ class SegmentationModule(L.LightningModule):
     the threshold, averaged over the validation set) and, every ``image_log_every_n_epochs``,
     a TensorBoard grid of frames, ground truth and prediction overlays.
 
+    Every validation epoch it also logs the defects Dice hides, per image and averaged
+    (:mod:`lus_unet.evaluation.metrics`): ``val/precision``, ``val/recall``,
+    ``val/spurious_components``, ``val/outside_largest_fraction``,
+    ``val/contour_length_ratio``; and every ``distance_metrics_every_n_epochs`` (and on the
+    last epoch) ``val/hd95_px`` and ``val/assd_px``. These run in scipy, so validation copies
+    each batch's hard masks to the host once; the training step adds no host sync.
+
     Args:
         net: the network (its frozen parameters are already marked ``requires_grad=False``).
         loss: loss name, see :class:`~lus_unet.training.losses.SegmentationLoss`.
@@ -28,6 +40,8 @@ class SegmentationModule(L.LightningModule):
         threshold: probability above which a pixel is rib.
         image_log_every_n_epochs: how often to log the image grid (0 = never).
         n_logged_images: validation frames shown in the grid.
+        distance_metrics_every_n_epochs: how often to compute HD95 and ASSD (distance
+            transforms, the costly metrics); also on the last epoch. 0 = never.
         run_config: the run's configuration, stored in the checkpoint so that the network
             and its preprocessing can be rebuilt from the checkpoint alone.
     """
@@ -40,6 +54,7 @@ class SegmentationModule(L.LightningModule):
         threshold: float = 0.5,
         image_log_every_n_epochs: int = 10,
         n_logged_images: int = 4,
+        distance_metrics_every_n_epochs: int = 5,
         run_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -49,6 +64,10 @@ class SegmentationModule(L.LightningModule):
         self.val_loss = MeanMetric()
         self.val_dice = MeanMetric()
         self.val_iou = MeanMetric()
+        self.val_scores = nn.ModuleDict(
+            {name: MeanMetric() for name in SHAPE_SCORES + DISTANCE_SCORES}
+        )
+        self._distances_due = False
         self._grid_batch: tuple[torch.Tensor, ...] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -66,14 +85,36 @@ class SegmentationModule(L.LightningModule):
         self.val_loss.update(self.criterion(logits, mask), weight=image.shape[0])
         self.val_dice.update(dice_per_image(pred, mask))
         self.val_iou.update(iou_per_image(pred, mask))
+        self._update_scores(pred, mask)
         if batch_idx == 0 and self._should_log_images():
             n = self.hparams.n_logged_images
             self._grid_batch = (image[:n, :1], mask[:n], pred[:n])
+
+    def on_validation_epoch_start(self) -> None:
+        every = self.hparams.distance_metrics_every_n_epochs
+        self._distances_due = not self.trainer.sanity_checking and self._epoch_due(every)
+
+    def _update_scores(self, pred: torch.Tensor, mask: torch.Tensor) -> None:
+        """Update the scipy-computed case metrics with one batch of hard masks."""
+        # The one device-to-host copy per validation batch: scipy needs numpy masks.
+        preds = pred[:, 0].bool().cpu().numpy()
+        targets = mask[:, 0].bool().cpu().numpy()
+        cases = [
+            case_metrics(p, t, distances=self._distances_due)
+            for p, t in zip(preds, targets, strict=True)
+        ]
+        names = SHAPE_SCORES + (DISTANCE_SCORES if self._distances_due else ())
+        for name in names:
+            self.val_scores[name].update([case[name] for case in cases])
 
     def on_validation_epoch_end(self) -> None:
         self.log("val/loss", self.val_loss, prog_bar=True)
         self.log("val/dice", self.val_dice, prog_bar=True)
         self.log("val/iou", self.val_iou)
+        for name, metric in self.val_scores.items():
+            # Distance metrics are only logged on the epochs that computed them.
+            if metric.update_called:
+                self.log(f"val/{name}", metric)
         if self._grid_batch is not None:
             experiment = getattr(self.logger, "experiment", None)
             if hasattr(experiment, "add_image"):
@@ -82,8 +123,13 @@ class SegmentationModule(L.LightningModule):
             self._grid_batch = None
 
     def _should_log_images(self) -> bool:
-        every = self.hparams.image_log_every_n_epochs
-        if not every or self.trainer.sanity_checking:
+        if self.trainer.sanity_checking:
+            return False
+        return self._epoch_due(self.hparams.image_log_every_n_epochs)
+
+    def _epoch_due(self, every: int) -> bool:
+        """Whether a task run every ``every`` epochs (0 = never) is due now; the last epoch is."""
+        if not every:
             return False
         last_epoch = self.current_epoch + 1 == self.trainer.max_epochs
         return self.current_epoch % every == 0 or last_epoch

@@ -1,0 +1,228 @@
+"""Evaluate checkpoints: ``python -m lus_unet.evaluate checkpoint=<ckpt|run|CV run> [data.root=]``.
+
+Without ``data.root`` every checkpoint is evaluated on its own run's validation split
+(``split.json``): a cross-validation run folder thus gives the honest CV evaluation, each fold
+model on its own validation fold. With ``data.root`` the checkpoints form one ensemble,
+evaluated on every frame of that folder. Writes ``cases.csv`` (every metric per frame),
+``summary.json`` and ``summary.md`` into a new folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from lus_unet.data.preprocess import resize_mask
+from lus_unet.errors import ConfigError
+from lus_unet.evaluation.cases import Case, ReadSettings, folder_cases, split_cases
+from lus_unet.evaluation.checkpoints import (
+    LoadedCheckpoint,
+    load_checkpoint,
+    load_checkpoints,
+    resolve_checkpoints,
+    run_dir_of,
+)
+from lus_unet.evaluation.inference import (
+    InferenceSettings,
+    batched,
+    binary_mask,
+    network_input,
+    resize_probabilities,
+)
+from lus_unet.evaluation.metrics import _as_spacing, case_metrics
+from lus_unet.evaluation.report import write_report
+from lus_unet.utils import CONFIG_DIR, exit_on_user_error, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+RESOLUTIONS = ("network", "original")
+EVALUATION_DIR = "evaluation"
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Evaluate as configured (``conf/evaluate.yaml``); returns the summary written.
+
+    Args:
+        cfg: the evaluate configuration.
+    """
+    if not cfg.checkpoint:
+        raise ConfigError("checkpoint=<.ckpt file | run folder | CV run folder> is required")
+    if cfg.resolution not in RESOLUTIONS:
+        raise ConfigError(f"resolution must be one of {RESOLUTIONS}, got {cfg.resolution!r}")
+    if cfg.output_dir and Path(cfg.output_dir).expanduser().exists():
+        raise ConfigError(f"output_dir {cfg.output_dir} already exists; refusing to overwrite it")
+    spacing = _spacing(cfg.spacing_mm)
+    settings = InferenceSettings.from_config(cfg)
+    specs = [cfg.checkpoint] if isinstance(cfg.checkpoint, str) else list(cfg.checkpoint)
+    paths = resolve_checkpoints(specs)
+    device = settings.torch_device()
+    scorer = _Scorer(settings, cfg.resolution, spacing)
+    labels = _labels(paths)
+    rows: list[dict[str, Any]] = []
+    roots: list[str] = []
+    if cfg.data.root is None:
+        cases_from = "each checkpoint's own validation split (split.json)"
+        for path in paths:
+            model = load_checkpoint(path, device)
+            root, cases = split_cases(model.run_dir, model.run_config)
+            roots.append(str(root))
+            rows += scorer.score([model], cases, labels[path])
+        _check_disjoint(rows)
+    else:
+        cases_from = "every frame of the data folder"
+        root = Path(cfg.data.root).expanduser()
+        roots.append(str(root))
+        models = load_checkpoints(paths, device)
+        label = labels[paths[0]] if len(paths) == 1 else f"ensemble_of_{len(paths)}"
+        read = ReadSettings.from_data_config(OmegaConf.to_container(cfg.data, resolve=True))
+        rows += scorer.score(models, folder_cases(root, read), label)
+    out_dir = _make_output_dir(cfg.output_dir, Path(str(specs[0])).expanduser())
+    summary = write_report(
+        out_dir,
+        rows,
+        n_worst=cfg.n_worst,
+        checkpoints=[str(p) for p in paths],
+        data=list(dict.fromkeys(roots)),
+        cases_from=cases_from,
+        resolution=cfg.resolution,
+        spacing_mm=list(spacing) if spacing else None,
+        threshold=settings.threshold,
+        tta=settings.tta,
+        largest_component=settings.largest_component,
+    )
+    write_text_atomic(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    dice = summary["metrics"]["dice"]
+    log.info(
+        "Evaluated %d cases: Dice %.4f +- %.4f (median %.4f) -> %s",
+        summary["n_cases"],
+        dice["mean"],
+        dice["sd"],
+        dice["median"],
+        out_dir,
+    )
+    return {**summary, "output_dir": str(out_dir)}
+
+
+class _Scorer:
+    """Predict cases in batches and measure each prediction against its mask."""
+
+    def __init__(
+        self, settings: InferenceSettings, resolution: str, spacing: tuple[float, float] | None
+    ) -> None:
+        self.settings = settings
+        self.resolution = resolution
+        self.spacing = spacing
+
+    def score(
+        self, models: Sequence[LoadedCheckpoint], cases: Iterable[Case], label: str
+    ) -> list[dict[str, Any]]:
+        """One row per case: id, model label, source, flipped and every metric."""
+        ensemble = self.settings.ensemble(models)
+        preprocess = models[0].preprocess
+        batch_size = self.settings.batch_size_for(models)
+        rows = []
+        progress = tqdm(cases, desc=f"Evaluating {label}", unit="frame", leave=False)
+        for batch in batched(progress, batch_size):
+            inputs = []
+            for case in batch:
+                image, _ = network_input(case.image, case.source, case.id, preprocess)
+                inputs.append(image[:, ::-1] if case.flipped else image)
+            for case, prob in zip(batch, ensemble(np.stack(inputs)), strict=True):
+                pred, target, spacing = self._at_resolution(case, prob, preprocess.image_size)
+                metrics = case_metrics(pred, target, spacing)
+                row = {"id": case.id, "model": label, "source": str(case.source)}
+                rows.append({**row, "flipped": case.flipped, **metrics})
+        return rows
+
+    def _at_resolution(
+        self, case: Case, prob: np.ndarray, size: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
+        """Prediction, ground truth and pixel spacing at the configured resolution."""
+        s = self.settings
+        if self.resolution == "network":
+            # As training validates: the mask resized to the network's size, then mirrored.
+            target = resize_mask(case.mask, size)
+            pred = binary_mask(prob, s.threshold, s.largest_component)
+            spacing = self.spacing and (
+                self.spacing[0] * case.mask.shape[0] / size[0],
+                self.spacing[1] * case.mask.shape[1] / size[1],
+            )
+        else:
+            target = case.mask
+            full = resize_probabilities(prob, case.mask.shape)
+            pred = binary_mask(full, s.threshold, s.largest_component)
+            spacing = self.spacing
+        if case.flipped:
+            target = target[:, ::-1]
+        return pred, target, spacing
+
+
+def _spacing(value: Any) -> tuple[float, float] | None:
+    try:
+        return _as_spacing(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"spacing_mm: {error}") from None
+
+
+def _labels(paths: Sequence[Path]) -> dict[Path, str]:
+    """A short label per checkpoint: its run folder's name (``fold_<k>``), plus the file's stem
+    unless it is ``best``; the full paths when short labels would collide."""
+    labels = {}
+    for path in paths:
+        name = run_dir_of(path).name
+        labels[path] = name if path.stem == "best" else f"{name}/{path.stem}"
+    if len(set(labels.values())) < len(labels):
+        return {path: str(path) for path in paths}
+    return labels
+
+
+def _check_disjoint(rows: Sequence[dict[str, Any]]) -> None:
+    seen: dict[str, str] = {}
+    for row in rows:
+        if row["id"] in seen and seen[row["id"]] != row["model"]:
+            raise ConfigError(
+                f"case {row['id']} is in the validation split of both {seen[row['id']]} and "
+                f"{row['model']}: pass data.root=<folder> to evaluate them as an ensemble"
+            )
+        seen[row["id"]] = row["model"]
+
+
+def _make_output_dir(configured: str | None, anchor: Path) -> Path:
+    """Create a new output folder: the configured one, else ``<run>/evaluation/<time>``."""
+    if configured:
+        out = Path(configured).expanduser()
+        try:
+            out.mkdir(parents=True)
+        except FileExistsError:
+            message = f"output_dir {out} already exists; refusing to overwrite it"
+            raise ConfigError(message) from None
+        return out
+    base = (anchor if anchor.is_dir() else run_dir_of(anchor)) / EVALUATION_DIR
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    for attempt in range(1, 100):
+        out = base / (stamp if attempt == 1 else f"{stamp}_{attempt}")
+        try:
+            out.mkdir(parents=True)
+            return out
+        except FileExistsError:
+            continue  # two evaluations in the same second: number the later one
+    raise ConfigError(f"cannot create a new output folder under {base}")
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    """Command-line entry point."""
+    with exit_on_user_error():
+        evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Finding training checkpoints and rebuilding their networks safely, for inference.
+
+A checkpoint argument is a ``.ckpt`` file, a run folder (its ``checkpoints/best.ckpt``) or a
+cross-validation run folder (every ``fold_<k>/checkpoints/best.ckpt``: an ensemble). Files are
+read with ``torch.load(..., weights_only=True)``: a file carrying pickled code is refused
+before anything in it runs. The network is rebuilt from the configuration the checkpoint
+stores (``hyper_parameters.run_config``), so nothing about the model or its preprocessing is
+re-specified by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lus_unet.data.preprocess import PreprocessConfig
+from lus_unet.errors import ConfigError, WeightsError
+from lus_unet.models import build_model
+from lus_unet.models.weights import load_state_dict_file
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_SUFFIX = ".ckpt"
+BEST_CHECKPOINT = Path("checkpoints") / "best.ckpt"
+FOLD_DIR = re.compile(r"fold_(\d+)")
+# SegmentationModule holds the network as ``self.net``.
+NET_PREFIX = "net."
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedCheckpoint:
+    """A network rebuilt from a training checkpoint, in eval mode, with its run's config.
+
+    Attributes:
+        path: the checkpoint file.
+        net: the network with the checkpoint's weights.
+        run_config: the training run's resolved configuration (a plain dict).
+    """
+
+    path: Path
+    net: nn.Module
+    run_config: dict[str, Any]
+
+    @property
+    def run_dir(self) -> Path:
+        """The run folder: the parent of ``checkpoints/``, else the file's own folder."""
+        return run_dir_of(self.path)
+
+    @property
+    def preprocess(self) -> PreprocessConfig:
+        """The preprocessing the network was trained with."""
+        return preprocess_config(self.run_config)
+
+
+def run_dir_of(path: Path) -> Path:
+    """The run folder of a checkpoint file (``<run>/checkpoints/<name>.ckpt`` -> ``<run>``).
+
+    Args:
+        path: a checkpoint file.
+    """
+    return path.parent.parent if path.parent.name == "checkpoints" else path.parent
+
+
+def preprocess_config(run_config: dict[str, Any]) -> PreprocessConfig:
+    """The preprocessing of a training run: ``data.preprocess`` at ``data.image_size``.
+
+    Args:
+        run_config: a run's resolved configuration, as stored in its checkpoint.
+    """
+    data = run_config["data"]
+    return PreprocessConfig(**{**data.get("preprocess", {}), "image_size": data["image_size"]})
+
+
+def resolve_checkpoints(specs: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The checkpoint files named by one or more checkpoint arguments, in order.
+
+    Args:
+        specs: each a ``.ckpt`` file, a run folder (``<run>/checkpoints/best.ckpt``) or a
+            cross-validation run folder (``<run>/fold_<k>/checkpoints/best.ckpt``, all folds
+            in fold order).
+
+    Raises:
+        ConfigError: for an empty list, or an argument that names no checkpoint (the message
+            lists what was looked for).
+    """
+    items = [specs] if isinstance(specs, str | Path) else list(specs)
+    if not items:
+        raise ConfigError("checkpoint: give a .ckpt file, a run folder or a CV run folder")
+    paths: list[Path] = []
+    for item in items:
+        paths += _resolve_one(Path(str(item)).expanduser())
+    duplicated = sorted({str(p) for p in paths if paths.count(p) > 1})
+    if duplicated:
+        raise ConfigError(f"checkpoint: {duplicated[0]} is named more than once")
+    return paths
+
+
+def _resolve_one(path: Path) -> list[Path]:
+    if path.is_file():
+        if path.suffix != CHECKPOINT_SUFFIX:
+            raise ConfigError(f"checkpoint: {path} is not a {CHECKPOINT_SUFFIX} file")
+        return [path]
+    if not path.exists():
+        raise ConfigError(f"checkpoint: {path} does not exist")
+    if (path / BEST_CHECKPOINT).is_file():
+        return [path / BEST_CHECKPOINT]
+    folds = sorted(
+        (int(match.group(1)), child / BEST_CHECKPOINT)
+        for child in path.iterdir()
+        if (match := FOLD_DIR.fullmatch(child.name)) and (child / BEST_CHECKPOINT).is_file()
+    )
+    if folds:
+        return [file for _, file in folds]
+    raise ConfigError(
+        f"checkpoint: no checkpoint in {path}: expected {BEST_CHECKPOINT} (a run folder) or "
+        f"fold_<k>/{BEST_CHECKPOINT} (a cross-validation run folder), or pass a .ckpt file"
+    )
+
+
+def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> LoadedCheckpoint:
+    """Rebuild the network of a training checkpoint and load its weights, strictly.
+
+    Args:
+        path: a ``.ckpt`` file written by ``python -m lus_unet.train``.
+        device: where to put the network.
+
+    Raises:
+        WeightsError: a file that is unreadable, carries pickled objects, is not a training
+            checkpoint of this project or whose tensors do not match the rebuilt network.
+    """
+    path = Path(path)
+    checkpoint = load_state_dict_file(path)  # weights_only=True: refuses pickled code
+    hparams = checkpoint.get("hyper_parameters")
+    run_config = hparams.get("run_config") if isinstance(hparams, dict) else None
+    state = checkpoint.get("state_dict")
+    if not isinstance(run_config, dict) or not isinstance(state, dict):
+        raise WeightsError(
+            f"{path}: not a lus_unet training checkpoint (no state_dict or "
+            "hyper_parameters.run_config)"
+        )
+    options = dict(run_config["model"])
+    if "encoder_weights" in options:
+        options["encoder_weights"] = None  # the checkpoint holds every weight: no download
+    net = build_model(**options)
+    foreign = sorted(k for k in state if not k.startswith(NET_PREFIX))
+    if foreign:
+        raise WeightsError(f"{path}: unexpected tensors outside the network: {foreign[:5]}")
+    try:
+        net.load_state_dict({k[len(NET_PREFIX) :]: v for k, v in state.items()}, strict=True)
+    except RuntimeError as error:
+        detail = " ".join(line.strip() for line in str(error).splitlines())[:400]
+        raise WeightsError(f"{path}: weights do not match {options['name']}: {detail}") from error
+    log.info("Loaded %s (%s)", path, options["name"])
+    return LoadedCheckpoint(path, net.to(device).eval(), run_config)
+
+
+def load_checkpoints(paths: Sequence[Path], device: torch.device | str) -> list[LoadedCheckpoint]:
+    """Load several checkpoints that form one ensemble: they must share their preprocessing.
+
+    Args:
+        paths: checkpoint files, e.g. from :func:`resolve_checkpoints`.
+        device: where to put the networks.
+
+    Raises:
+        ConfigError: when two checkpoints were trained with different preprocessing (their
+            probabilities could not be averaged over the same input).
+    """
+    loaded = [load_checkpoint(path, device) for path in paths]
+    reference = loaded[0]
+    for other in loaded[1:]:
+        if other.preprocess != reference.preprocess:
+            raise ConfigError(
+                f"checkpoints {reference.path} and {other.path} were trained with different "
+                f"preprocessing ({reference.preprocess} vs {other.preprocess}); "
+                "an ensemble needs identical inputs"
+            )
+    return loaded
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (CUDA when available, else the CPU), or a torch device name such as ``cuda:1``.
+
+    Args:
+        name: the configured device.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise ConfigError(f"device: {name!r} is not a device (auto, cpu, cuda, cuda:1)") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device: {name!r} requested but CUDA is not available")
+    return device

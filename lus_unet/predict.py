@@ -1,0 +1,92 @@
+"""Segment raw frames: ``python -m lus_unet.predict checkpoint=<ckpt|run> input=<file|folder>``.
+
+Each frame is preprocessed exactly as the checkpoint's training run did (from the
+``run_config`` it stores), the ensemble's mean probability is resized to the frame's own size
+and thresholded, and ``masks/<id>.png`` (0/255), ``overlays/<id>.png`` and optionally
+``probabilities/<id>.npy|.png`` are written into ``output_dir``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig
+from tqdm.auto import tqdm
+
+from lus_unet.errors import ConfigError
+from lus_unet.evaluation.checkpoints import load_checkpoints, resolve_checkpoints
+from lus_unet.evaluation.frames import iter_raw_frames, list_frame_files
+from lus_unet.evaluation.inference import (
+    InferenceSettings,
+    batched,
+    binary_mask,
+    network_input,
+    resize_probabilities,
+)
+from lus_unet.evaluation.prediction_files import PredictionWriter, display_image
+from lus_unet.utils import CONFIG_DIR, exit_on_user_error
+
+log = logging.getLogger(__name__)
+
+
+def predict(cfg: DictConfig) -> dict[str, Any]:
+    """Predict as configured (``conf/predict.yaml``); returns what was written.
+
+    Args:
+        cfg: the predict configuration.
+    """
+    if not cfg.checkpoint:
+        raise ConfigError("checkpoint=<.ckpt file | run folder | CV run folder> is required")
+    if not cfg.input:
+        raise ConfigError("input=<frame file or folder of frames> is required")
+    settings = InferenceSettings.from_config(cfg)
+    out_dir = Path(cfg.output_dir).expanduser()
+    writer = PredictionWriter(out_dir, cfg.overlays, cfg.probabilities)
+    files = list_frame_files(Path(cfg.input).expanduser())
+    writer.check_free([f.stem for f in files])
+    specs = [cfg.checkpoint] if isinstance(cfg.checkpoint, str) else list(cfg.checkpoint)
+    models = load_checkpoints(resolve_checkpoints(specs), settings.torch_device())
+    ensemble = settings.ensemble(models)
+    preprocess = models[0].preprocess
+    progress = tqdm(files, desc="Predicting", unit="file")
+    frames = iter_raw_frames(progress, cfg.mat_key, cfg.frame_axis)
+    n_frames = 0
+    for batch in batched(frames, settings.batch_size_for(models)):
+        inputs = [network_input(f.image, f.source, f.id, preprocess) for f in batch]
+        probs = ensemble(np.stack([image for image, _ in inputs]))
+        for frame, (_, kind), prob in zip(batch, inputs, probs, strict=True):
+            # Resized before thresholding, so the mask's edge follows the smooth probability.
+            full = resize_probabilities(prob, frame.image.shape)
+            mask = binary_mask(full, settings.threshold, settings.largest_component)
+            display = display_image(frame.image, kind, preprocess.dynamic_range_db)
+            writer.write(frame.id, mask, display, full)
+            n_frames += 1
+    log.info(
+        "Predicted %d frames of %d files with %d model(s)%s -> %s",
+        n_frames,
+        len(files),
+        len(models),
+        " and flip TTA" if settings.tta else "",
+        out_dir,
+    )
+    return {
+        "output_dir": str(out_dir),
+        "n_files": len(files),
+        "n_frames": n_frames,
+        "checkpoints": [str(m.path) for m in models],
+    }
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
+def main(cfg: DictConfig) -> None:
+    """Command-line entry point."""
+    with exit_on_user_error():
+        predict(cfg)
+
+
+if __name__ == "__main__":
+    main()
