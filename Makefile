@@ -47,6 +47,10 @@ paper: setup ## The paper's Table 1 grid on a GPU (all stages and folds), then t
 paper-cpu: setup ## The same grid with tiny networks and 32x32 frames on the CPU (~30 min)
 	$(PY) -m lus_unet.paper --profile cpu $(PAPER_ARGS)
 
+.PHONY: bench
+bench: setup ## Benchmark suite -> outputs/bench/results.json, summary.md (about 10 min on 2 cores)
+	$(PY) -m lus_unet.bench --out outputs/bench
+
 tensorboard: setup ## Serve TensorBoard over every run under outputs/
 	$(VENV)/bin/tensorboard --logdir outputs
 
