@@ -29,3 +29,7 @@ class ConfigError(LusUnetError):
 
 class WeightsError(LusUnetError):
     """A weights or checkpoint file is missing, unsafe or does not match the model."""
+
+
+class TrainingError(LusUnetError):
+    """Training cannot go on (e.g. the loss became NaN or infinite); checkpoints are kept."""

@@ -12,6 +12,7 @@ import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -21,13 +22,14 @@ from lus_unet.errors import ConfigError, LusUnetError
 from lus_unet.folds import is_fold_range, parse_fold_spec
 from lus_unet.models import build_model, freeze_groups, group_counts
 from lus_unet.sweep import record_job_status
-from lus_unet.training.callbacks import BestMetrics
+from lus_unet.training.callbacks import BestMetrics, last_checkpoint
 from lus_unet.training.init import (
     init_validation_overlap,
     initialize_from,
     resolve_init_checkpoint,
 )
 from lus_unet.training.module import SegmentationModule
+from lus_unet.training.performance import PerformanceCallback
 from lus_unet.training.rng import RNGStateCheckpoint
 from lus_unet.utils import CONFIG_DIR, exit_on_user_error, write_json_atomic, write_text_atomic
 from lus_unet.validate import validate_train_config
@@ -55,9 +57,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.paths.output_dir)
     if folds is not None and is_fold_range(fold_spec):
         log.info("Cross-validation over folds %s in %s", folds, run_dir)
+        fold_dirs = {fold: run_dir / f"fold_{fold}" for fold in folds}
+        if cfg.resume and not any(folder.exists() for folder in fold_dirs.values()):
+            raise ConfigError(f"resume=true: nothing to resume in {run_dir} (no fold_<k> folder)")
         results = [
-            finished_metrics(run_dir / f"fold_{fold}", cfg.resume)
-            or fit(config_for_fold(cfg, fold), fold, run_dir / f"fold_{fold}")
+            finished_metrics(fold_dirs[fold], cfg.resume)
+            or fit(config_for_fold(cfg, fold, fold_dirs[fold]), fold, fold_dirs[fold])
             for fold in folds
         ]
         summary = write_cv_summary(run_dir, results)
@@ -72,11 +77,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return fit(cfg, None if folds is None else folds[0], run_dir)
 
 
-def config_for_fold(cfg: DictConfig, fold: int) -> DictConfig:
-    """A copy of ``cfg`` with ``fold`` set, so fold-dependent values (``init_from``) resolve."""
+def config_for_fold(cfg: DictConfig, fold: int, fold_dir: Path) -> DictConfig:
+    """A copy of ``cfg`` for one fold of a range.
+
+    ``fold`` is set, so fold-dependent values (``init_from``) resolve. A resumed range resumes
+    the folds it had reached and starts the others afresh, instead of finding nothing to resume.
+
+    Args:
+        cfg: the range's configuration.
+        fold: the fold.
+        fold_dir: the fold's run folder.
+    """
     fold_cfg = cfg.copy()
     with open_dict(fold_cfg):
         fold_cfg.fold = fold
+        # A DDP worker starts once rank 0 has created the folder: only a checkpoint, which
+        # cannot be written before the worker joins, tells it whether rank 0 resumed.
+        last = fold_dir / "checkpoints" / "last.ckpt"
+        reached = fold_dir.exists() if is_main_process() else last.is_file()
+        fold_cfg.resume = bool(cfg.resume) and reached
     return fold_cfg
 
 
@@ -96,6 +115,10 @@ def resume_checkpoint(run_dir: Path, resume: bool) -> Path | None:
     one (split or checkpoints present) only continues with ``resume=true``.
     """
     last = run_dir / "checkpoints" / "last.ckpt"
+    if not is_main_process():
+        # A DDP worker starts inside rank 0's trainer.fit, after rank 0 checked this folder
+        # and wrote split.json: it follows rank 0 instead of refusing a started folder.
+        return last if resume else None
     if (run_dir / "metrics.json").exists():
         raise ConfigError(f"{run_dir} already holds a finished run; refusing to overwrite it")
     started = (run_dir / "split.json").exists() or (run_dir / "checkpoints").exists()
@@ -110,6 +133,15 @@ def resume_checkpoint(run_dir: Path, resume: bool) -> Path | None:
             "or choose another folder (hydra.run.dir)"
         )
     return None
+
+
+def is_main_process() -> bool:
+    """Whether this is global rank 0, the process that writes the run's files.
+
+    DDP workers know their rank from the environment (LOCAL_RANK, RANK, SLURM_PROCID) before
+    any Trainer exists; a single-process run is rank 0.
+    """
+    return rank_zero_only.rank == 0
 
 
 def check_no_validation_leak(checkpoint: Path, val_ids: list[str], allowed: bool) -> None:
@@ -147,11 +179,11 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
     split = datamodule.split_info()
     if init_checkpoint is not None:
         check_no_validation_leak(init_checkpoint, split["val"], cfg.init_allow_val_overlap)
-    write_json_atomic(run_dir / "split.json", split)
-
     run_config = OmegaConf.to_container(cfg, resolve=True)
     run_config["fold"] = fold
-    write_text_atomic(run_dir / "config.yaml", OmegaConf.to_yaml(run_config))
+    if is_main_process():
+        write_json_atomic(run_dir / "split.json", split)
+        write_text_atomic(run_dir / "config.yaml", OmegaConf.to_yaml(run_config))
     module = SegmentationModule(
         net,
         loss=cfg.loss,
@@ -170,13 +202,15 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
         filename="best",
         monitor="val/dice",
         mode="max",
-        save_last=True,
     )
+    trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
+    # Not a Trainer argument: channels_last and compilation (conf/trainer/gpu.yaml).
+    performance = trainer_args.pop("performance", None)
+    callbacks = [checkpoint, last_checkpoint(checkpoint.dirpath), best, RNGStateCheckpoint()]
+    if performance is not None:
+        callbacks.append(PerformanceCallback(**performance))
     trainer = L.Trainer(
-        **cfg.trainer,
-        default_root_dir=run_dir,
-        logger=logger,
-        callbacks=[checkpoint, best, RNGStateCheckpoint()],
+        **trainer_args, default_root_dir=run_dir, logger=logger, callbacks=callbacks
     )
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
@@ -201,7 +235,8 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
         "train_seconds": round(time.perf_counter() - started, 2),
         "best_checkpoint": checkpoint.best_model_path or None,
     }
-    write_json_atomic(run_dir / "metrics.json", metrics)
+    if trainer.is_global_zero:
+        write_json_atomic(run_dir / "metrics.json", metrics)
     log.info(
         "Fold %s: val Dice %.4f at epoch %d -> %s",
         fold,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -82,15 +83,51 @@ def tiny_cv_run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Pa
     return run
 
 
-def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m <module> <args>`` in ``cwd`` as a user would, output captured."""
+def _user_env() -> dict[str, str]:
+    """The environment of a user's shell: the project importable, no HYDRA_FULL_ERROR."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     env.pop("HYDRA_FULL_ERROR", None)
+    return env
+
+
+def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m <module> <args>`` in ``cwd`` as a user would, output captured."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd,
-        env=env,
+        env=_user_env(),
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+CliCall = tuple[str, Sequence[str], dict[str, str]]  # module, arguments, extra environment
+
+
+def run_modules(calls: Sequence[CliCall], cwd: Path) -> list[subprocess.CompletedProcess[str]]:
+    """Run several ``python -m`` calls in one interpreter (``tests/cli_batch.py``), in order.
+
+    Each call runs its module as ``__main__`` with its own arguments, environment and captured
+    output, as :func:`run_module` would, but the imports (seconds each time) are paid once.
+    """
+    calls_file, results_file = cwd / ".cli_calls.json", cwd / ".cli_results.json"
+    payload = [{"module": m, "args": list(a), "env": e} for m, a, e in calls]
+    calls_file.write_text(json.dumps(payload))
+    driver = Path(__file__).with_name("cli_batch.py")
+    process = subprocess.run(
+        [sys.executable, str(driver), str(calls_file), str(results_file)],
+        cwd=cwd,
+        env=_user_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    results = json.loads(results_file.read_text())
+    return [
+        subprocess.CompletedProcess(
+            [sys.executable, "-m", module, *args], r["returncode"], r["stdout"], r["stderr"]
+        )
+        for (module, args, _), r in zip(calls, results, strict=True)
+    ]

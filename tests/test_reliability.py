@@ -109,6 +109,26 @@ def test_an_interrupted_run_folder_is_only_continued_with_resume(compose_train, 
         train(compose_train(*tiny_overrides("xunet"), "resume=true"))
 
 
+def test_a_resumed_fold_range_keeps_finished_folds_and_starts_the_others(compose_train, tmp_path):
+    run = tmp_path / "run"
+    short = [
+        *tiny_overrides("xunet"),
+        "+trainer.limit_train_batches=2",
+        "+trainer.limit_val_batches=1",
+    ]
+    # As if a 0..1 range had been killed after fold 0 finished, before fold 1 began.
+    train(compose_train(*short, "+fold=0", f"paths.output_dir={run / 'fold_0'}"))
+    fold_0 = (run / "fold_0" / "metrics.json").read_text()
+    with pytest.raises(
+        ConfigError, match=r"resume=true: nothing to resume in .*no fold_<k> folder"
+    ):
+        train(compose_train(*short, "+fold=1..2", "resume=true"))
+    summary = train(compose_train(*short, "+fold=0..1", "resume=true"))
+    assert sorted(summary["folds"]) == [0, 1]
+    assert (run / "fold_0" / "metrics.json").read_text() == fold_0
+    assert json.loads((run / "fold_1" / "metrics.json").read_text())["fold"] == 1
+
+
 @pytest.mark.parametrize(
     ("override", "error", "message"),
     [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 from pathlib import Path
 
 import torch
@@ -64,17 +65,37 @@ def resolve_vgg16_weights(spec: str | None, allow_download: bool = True) -> Path
     return cached
 
 
+# How torch's weights_only unpickler names an object it refuses to build (pickled code).
+_REFUSED_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
+
+
 def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
-    """Load a state-dict file without unpickling arbitrary objects (``weights_only=True``)."""
+    """Load a state-dict file without unpickling arbitrary objects (``weights_only=True``).
+
+    Args:
+        path: a file written by ``torch.save``.
+
+    Raises:
+        WeightsError: one line naming the file: pickled objects other than tensors (refused,
+            never run), or a file torch cannot read (not a torch file, truncated).
+    """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise WeightsError(
-            f"{path}: refused to load: the file holds Python objects other than tensors "
-            f"(weights_only loading). Only plain state dicts are accepted. ({error})"
-        ) from error
     except Exception as error:
-        raise WeightsError(f"{path}: cannot read weights file: {error}") from error
+        # torch's own messages span many lines (advice on weights_only=False, which would run
+        # the payload): keep the one fact that matters.
+        refused = _REFUSED_GLOBAL.search(str(error))
+        if isinstance(error, pickle.UnpicklingError) and refused:
+            raise WeightsError(
+                f"{path}: refused to load: the file holds Python objects other than tensors "
+                f"({refused.group(1)}); only plain state dicts are accepted (weights_only)"
+            ) from error
+        detail = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+        reason = f"{type(error).__name__}: {detail[:200]}" if detail else type(error).__name__
+        raise WeightsError(
+            f"{path}: not a readable PyTorch weights file (damaged, truncated or another "
+            f"format; {reason})"
+        ) from error
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: expected a state dict, found {type(state).__name__}")
     return state

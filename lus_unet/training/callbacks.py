@@ -1,11 +1,34 @@
-"""Callbacks: remember the validation metrics of the best epoch."""
+"""Callbacks: remember the validation metrics of the best epoch; keep the latest epoch."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+
+LAST_CHECKPOINT = "last"  # checkpoints/last.ckpt: what resume=true continues from
+
+
+def last_checkpoint(dirpath: Path) -> ModelCheckpoint:
+    """A checkpoint of the latest epoch, ``<dirpath>/last.ckpt``, replaced every epoch.
+
+    Lightning 2.6's ``save_last=True`` writes ``last.ckpt`` only when a top-k checkpoint is
+    saved in the same step, i.e. when the monitored metric improves, so ``last.ckpt`` would be
+    a copy of the best epoch and a resumed run would redo every epoch since. Without a monitor
+    and with ``save_top_k=1``, a ModelCheckpoint keeps exactly the latest epoch.
+
+    Args:
+        dirpath: the run's checkpoint folder.
+    """
+    return ModelCheckpoint(
+        dirpath=dirpath,
+        filename=LAST_CHECKPOINT,
+        monitor=None,
+        save_top_k=1,
+        enable_version_counter=False,
+    )
 
 
 class BestMetrics(Callback):

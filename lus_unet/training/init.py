@@ -112,8 +112,8 @@ def resolve_init_checkpoint(init_from: str, created_by: str | None) -> Path:
     path = Path(init_from).expanduser()
     if path.is_file():
         return path
-    hint = f" Create it with: {created_by}" if created_by else ""
-    raise ConfigError(f"init_from: checkpoint not found: {path}.{hint}")
+    hint = f". Create it with: {created_by}" if created_by else ""
+    raise ConfigError(f"init_from: checkpoint not found: {path}{hint}")
 
 
 def init_validation_overlap(checkpoint: Path, val_ids: list[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -9,7 +10,9 @@ import torch
 from torch import nn
 from torchmetrics import MeanMetric
 
+from lus_unet.errors import TrainingError
 from lus_unet.evaluation.metrics import CHEAP_METRICS, DISTANCE_METRICS_PX, case_metrics
+from lus_unet.training.callbacks import LAST_CHECKPOINT
 from lus_unet.training.losses import SegmentationLoss
 from lus_unet.training.metrics import binarize, dice_per_image, iou_per_image
 from lus_unet.training.visualize import overlay_grid
@@ -32,6 +35,11 @@ class SegmentationModule(L.LightningModule):
     ``val/contour_length_ratio``; and every ``distance_metrics_every_n_epochs`` (and on the
     last epoch) ``val/hd95_px`` and ``val/assd_px``. These run in scipy, so validation copies
     each batch's hard masks to the host once; the training step adds no host sync.
+
+    A NaN or infinite training loss stops training with a :class:`~lus_unet.errors.TrainingError`
+    before any checkpoint of that epoch is written (the weights it produced are garbage), so
+    ``checkpoints/last.ckpt`` keeps the last good epoch. The training step only records the
+    fact on the device; it is read once per epoch.
 
     Args:
         net: the network (its frozen parameters are already marked ``requires_grad=False``).
@@ -69,6 +77,12 @@ class SegmentationModule(L.LightningModule):
         )
         self._distances_due = False
         self._grid_batch: tuple[torch.Tensor, ...] | None = None
+        # Set on the device by any non-finite training loss of the epoch. Not persistent:
+        # checkpoints hold the network's tensors only.
+        self.register_buffer(
+            "_loss_not_finite", torch.zeros((), dtype=torch.bool), persistent=False
+        )
+        self._last_saved_epoch: int | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -76,7 +90,50 @@ class SegmentationModule(L.LightningModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.criterion(self(batch["image"]), batch["mask"])
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True)
+        # In place on the device: reading the loss here would sync with the host every step.
+        self._loss_not_finite.logical_or_(~torch.isfinite(loss.detach()))
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        self._loss_not_finite.zero_()
+
+    def on_validation_start(self) -> None:
+        # Before validation, hence before ModelCheckpoint saves this epoch (on the train epoch's
+        # end or the validation's end, both later).
+        self._stop_if_loss_not_finite()
+
+    def on_train_epoch_end(self) -> None:
+        # Runs before ModelCheckpoint's own hook (Lightning calls monitoring callbacks last):
+        # covers runs without validation.
+        self._stop_if_loss_not_finite()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._last_saved_epoch = checkpoint["epoch"]
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._last_saved_epoch = checkpoint["epoch"]
+
+    def _stop_if_loss_not_finite(self) -> None:
+        """Raise a :class:`TrainingError` if this epoch's training loss was ever NaN or inf."""
+        if self.trainer.sanity_checking:
+            return
+        # One host sync per epoch; every process takes the same decision (DDP).
+        found = self.trainer.strategy.reduce_boolean_decision(
+            bool(self._loss_not_finite), all=False
+        )
+        if not found:
+            return
+        dirpath = getattr(self.trainer.checkpoint_callback, "dirpath", None)
+        last = Path(dirpath) / f"{LAST_CHECKPOINT}.ckpt" if dirpath else None
+        kept = (
+            f"{last} holds the last good epoch ({self._last_saved_epoch})"
+            if last is not None and last.is_file() and self._last_saved_epoch is not None
+            else "no checkpoint had been saved"
+        )
+        raise TrainingError(
+            f"non-finite training loss (NaN/inf) in epoch {self.current_epoch}; training "
+            f"stopped; {kept}. Lower lr or check the data (python -m lus_unet.data.check)"
+        )
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         image, mask = batch["image"], batch["mask"]
