@@ -187,7 +187,7 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
     module = SegmentationModule(
         net,
         loss=cfg.loss,
-        lr=cfg.lr,
+        lr=cfg.lr * cfg.lr_scale,
         threshold=cfg.threshold,
         image_log_every_n_epochs=cfg.image_log_every_n_epochs,
         distance_metrics_every_n_epochs=cfg.distance_metrics_every_n_epochs,

@@ -36,8 +36,9 @@ def validate_train_config(cfg: DictConfig) -> None:
         )
     if int(cfg.data.batch_size) < 1:
         raise ConfigError(f"data.batch_size={cfg.data.batch_size}: must be at least 1")
-    if not float(cfg.lr) > 0:
-        raise ConfigError(f"lr={cfg.lr}: must be positive")
+    for key in ("lr", "lr_scale"):
+        if not float(cfg[key]) > 0:
+            raise ConfigError(f"{key}={cfg[key]}: must be positive")
     if not 0 < float(cfg.threshold) < 1:
         raise ConfigError(f"threshold={cfg.threshold}: must be between 0 and 1")
     root = cfg.data.get("root")
