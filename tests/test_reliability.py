@@ -29,6 +29,9 @@ RESUMABLE = [
     "data.synthetic.n_frames=24",
     "trainer.max_epochs=5",
     "image_log_every_n_epochs=2",
+    # Learns every epoch, so the best epoch falls after the kill and depends on the resume.
+    "lr=2e-3",
+    "loss=bce_dice",
 ]
 COMPARED = ("val_dice", "val_iou", "val_loss", "best_epoch", "n_train", "n_val")
 
@@ -59,7 +62,7 @@ def test_resume_after_sigkill_ends_exactly_like_an_uninterrupted_run(tmp_path, c
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (killed / "metrics.json").exists(), "the run finished before it could be killed"
-    assert last.exists()
+    killed_at = torch.load(last, weights_only=True)["epoch"]
 
     refused = run_cli(*common, f"hydra.run.dir={killed}", cwd=tmp_path)
     assert refused.returncode == 1 and "resume=true" in refused.stdout + refused.stderr
@@ -69,6 +72,14 @@ def test_resume_after_sigkill_ends_exactly_like_an_uninterrupted_run(tmp_path, c
     a, b = _metrics(straight), _metrics(killed)
     for key in COMPARED:
         assert b[key] == pytest.approx(a[key], abs=1e-6), key
+    assert a["best_epoch"] > killed_at  # the compared epoch was trained after the resume
+    final_a, final_b = (
+        torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+        for run in (straight, killed)
+    )
+    assert final_a["epoch"] == final_b["epoch"]
+    for name, tensor in final_a["state_dict"].items():
+        assert torch.allclose(final_b["state_dict"][name], tensor, atol=1e-6), name
 
     # The TensorBoard history of the killed part is still there, next to the resumed part.
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

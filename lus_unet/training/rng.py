@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
@@ -52,12 +51,7 @@ class RNGStateCheckpoint(Callback):
         return capture_rng_state()
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._pending = state_dict
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # Restored here rather than in load_state_dict: the sanity-check and setup between
-        # loading and the first batch must not advance the restored generators.
-        pending = getattr(self, "_pending", None)
-        if pending is not None:
-            restore_rng_state(pending)
-            self._pending = None
+        # Lightning loads callback states before the sanity check (which it runs with the
+        # generators isolated) and before the first epoch's loader draws its shuffling seed,
+        # so restoring here gives the first resumed epoch the batches of an uninterrupted run.
+        restore_rng_state(state_dict)
