@@ -143,11 +143,15 @@ def dice(pred: Any, target: Any) -> float:
     return _dice(p, t)
 
 
-def _dice(p: np.ndarray, t: np.ndarray) -> float:
-    p_any, t_any = bool(p.any()), bool(t.any())
-    if p_any != t_any:
+def _overlap(p: np.ndarray, t: np.ndarray, per_image: Any) -> float:
+    # Exactly one empty mask is the worst case: 0, not the epsilon-smoothed near-zero.
+    if bool(p.any()) != bool(t.any()):
         return 0.0
-    return float(dice_per_image(*_torch_pair(p, t)).item())
+    return float(per_image(*_torch_pair(p, t)).item())
+
+
+def _dice(p: np.ndarray, t: np.ndarray) -> float:
+    return _overlap(p, t, dice_per_image)
 
 
 def iou(pred: Any, target: Any) -> float:
@@ -165,10 +169,7 @@ def iou(pred: Any, target: Any) -> float:
 
 
 def _iou(p: np.ndarray, t: np.ndarray) -> float:
-    p_any, t_any = bool(p.any()), bool(t.any())
-    if p_any != t_any:
-        return 0.0
-    return float(iou_per_image(*_torch_pair(p, t)).item())
+    return _overlap(p, t, iou_per_image)
 
 
 def precision(pred: Any, target: Any) -> float:
