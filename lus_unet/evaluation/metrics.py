@@ -279,6 +279,18 @@ def _empty_distance(p: np.ndarray, t: np.ndarray, sampling: Spacing) -> float | 
     return 0.0 if p_any == t_any else _diagonal(p.shape, sampling)
 
 
+def _surface_distance(
+    pred: Any, target: Any, spacing: Sequence[float] | None, reduce: Any
+) -> float:
+    # Shared by HD95 and ASSD: the empty-mask rule, then a reduction of both directed sets.
+    p, t = _as_pair(pred, target)
+    sampling = _as_spacing(spacing) or _UNIT
+    empty = _empty_distance(p, t, sampling)
+    if empty is not None:
+        return empty
+    return reduce(*_directed(*_cropped_boundaries(p, t), sampling))
+
+
 def hd95(pred: Any, target: Any, spacing: Sequence[float] | None = None) -> float:
     """Symmetric 95th-percentile Hausdorff distance: max(P95(d(P->G)), P95(d(G->P))).
 
@@ -290,12 +302,7 @@ def hd95(pred: Any, target: Any, spacing: Sequence[float] | None = None) -> floa
         target: ground-truth 2-D binary mask.
         spacing: pixel size (dy, dx) in mm; None for pixel units.
     """
-    p, t = _as_pair(pred, target)
-    sampling = _as_spacing(spacing) or _UNIT
-    empty = _empty_distance(p, t, sampling)
-    if empty is not None:
-        return empty
-    return _hd_from(*_directed(*_cropped_boundaries(p, t), sampling))
+    return _surface_distance(pred, target, spacing, _hd_from)
 
 
 def assd(pred: Any, target: Any, spacing: Sequence[float] | None = None) -> float:
@@ -308,12 +315,7 @@ def assd(pred: Any, target: Any, spacing: Sequence[float] | None = None) -> floa
         target: ground-truth 2-D binary mask.
         spacing: pixel size (dy, dx) in mm; None for pixel units.
     """
-    p, t = _as_pair(pred, target)
-    sampling = _as_spacing(spacing) or _UNIT
-    empty = _empty_distance(p, t, sampling)
-    if empty is not None:
-        return empty
-    return _assd_from(*_directed(*_cropped_boundaries(p, t), sampling))
+    return _surface_distance(pred, target, spacing, _assd_from)
 
 
 # ----------------------------------------------------------------------- shape metrics
