@@ -21,7 +21,7 @@ setup: $(STAMP) ## Create .venv and install the package (editable) with its dev 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,compare]'
 	@touch $(STAMP)
 
 train: setup ## Quick start: train X-UNet on the embedded synthetic set (CPU, a few minutes)

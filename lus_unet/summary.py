@@ -1,8 +1,13 @@
-"""Parameter table per group: ``python -m lus_unet.summary model=vunet finetune=encoder_frozen``."""
+"""Parameter table per group: ``python -m lus_unet.summary model=vunet finetune=encoder_frozen``.
+
+Takes every ``model`` option as an override (``model.norm=instance``, ``model.encoder=vgg16_bn``,
+``model=reference``) and prints the options it built above the table.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -28,15 +33,27 @@ def summary_table(counts: list[GroupCount]) -> str:
     return "\n".join(lines)
 
 
+def options_line(options: dict[str, Any]) -> str:
+    """The model's options as ``key=value`` pairs (lists as ``[a,b]``), name excluded."""
+
+    def show(value: Any) -> str:
+        if isinstance(value, list | tuple):
+            return "[" + ",".join(str(v) for v in value) + "]"
+        return str(value)
+
+    return " ".join(f"{key}={show(value)}" for key, value in options.items() if key != "name")
+
+
 def summarize(cfg: DictConfig) -> str:
     """Build the configured model without pre-trained weights, freeze it, and tabulate it."""
     options = OmegaConf.to_container(cfg.model, resolve=True)
+    shown = options_line(options)
     if "encoder_weights" in options:
         options["encoder_weights"] = None  # counting needs no download
     model = build_model(**options)
     freeze_groups(model, cfg.finetune.freeze)
     title = f"{cfg.model.name} (finetune={cfg.finetune.name})"
-    return f"{title}\n{summary_table(group_counts(model))}"
+    return f"{title}\n{shown}\n{summary_table(group_counts(model))}"
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="summary")

@@ -13,7 +13,7 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -29,6 +29,7 @@ from lus_unet.training.init import (
     resolve_init_checkpoint,
 )
 from lus_unet.training.module import SegmentationModule
+from lus_unet.training.optim import uses_scheduler
 from lus_unet.training.performance import PerformanceCallback
 from lus_unet.training.rng import RNGStateCheckpoint
 from lus_unet.utils import CONFIG_DIR, exit_on_user_error, write_json_atomic, write_text_atomic
@@ -36,15 +37,26 @@ from lus_unet.validate import validate_train_config
 
 log = logging.getLogger(__name__)
 
-# The axes a sweep varies, shown against val/dice in TensorBoard's hparams view.
+# The axes a sweep varies, shown against val/dice in TensorBoard's hparams view. A key that
+# a config lacks is logged as None.
 HPARAM_AXES = (
     "task_name",
+    "recipe.name",
     "data_size",
     "model.name",
+    "model.norm",
+    "model.activation",
+    "model.encoder",
     "finetune.name",
     "data.split",
+    "data.augment",
     "loss",
     "lr",
+    "optimizer.name",
+    "optimizer.weight_decay",
+    "scheduler.name",
+    "scheduler.warmup_epochs",
+    "trainer.gradient_clip_val",
     "seed",
 )
 
@@ -192,6 +204,8 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
         image_log_every_n_epochs=cfg.image_log_every_n_epochs,
         distance_metrics_every_n_epochs=cfg.distance_metrics_every_n_epochs,
         run_config=run_config,
+        optimizer=run_config["optimizer"],
+        scheduler=run_config["scheduler"],
     )
     logger = TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False)
     hparams = {axis: OmegaConf.select(cfg, axis) for axis in HPARAM_AXES}
@@ -209,6 +223,9 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
     callbacks = [checkpoint, last_checkpoint(checkpoint.dirpath), best, RNGStateCheckpoint()]
     if performance is not None:
         callbacks.append(PerformanceCallback(**performance))
+    if uses_scheduler(**run_config["scheduler"]):
+        # Under the scheduler's name, train/lr, every log_every_n_steps steps.
+        callbacks.append(LearningRateMonitor(logging_interval="step"))
     trainer = L.Trainer(
         **trainer_args, default_root_dir=run_dir, logger=logger, callbacks=callbacks
     )
@@ -223,6 +240,8 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
     metrics = {
         **best_metrics,
         "best_epoch": best.best["epoch"],
+        # val/dice of every validation epoch, in order, across resumes.
+        "val_dice_history": best.history,
         "epochs_run": trainer.current_epoch,
         "fold": fold,
         "n_train": len(datamodule.split.train),

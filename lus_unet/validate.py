@@ -11,6 +11,7 @@ from lus_unet.data.samples import SPLIT_MODES
 from lus_unet.errors import ConfigError, DataError
 from lus_unet.models import MODEL_NAMES
 from lus_unet.training.losses import LOSS_NAMES
+from lus_unet.training.optim import OPTIMIZER_NAMES, SCHEDULER_NAMES
 
 DOWNSAMPLING = 16  # four 2x2 poolings
 
@@ -18,6 +19,52 @@ DOWNSAMPLING = 16  # four 2x2 poolings
 def _choice(key: str, value: object, valid: tuple[str, ...]) -> None:
     if value not in valid:
         raise ConfigError(f"{key}={value}: unknown value; valid: {', '.join(valid)}")
+
+
+def _number(key: str, value: object) -> float:
+    """``value`` as a float, or a ConfigError naming ``key``."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}={value}: must be a number") from None
+
+
+def _at_least_zero(key: str, value: object) -> float:
+    number = _number(key, value)
+    if not number >= 0:
+        raise ConfigError(f"{key}={value}: must be >= 0")
+    return number
+
+
+def validate_optimization(cfg: DictConfig) -> None:
+    """Check the ``optimizer``, ``scheduler`` and gradient-clipping values."""
+    optimizer = cfg.get("optimizer")
+    if optimizer is not None:
+        _choice("optimizer.name", optimizer.name, OPTIMIZER_NAMES)
+        _at_least_zero("optimizer.weight_decay", optimizer.weight_decay)
+        momentum = _number("optimizer.momentum", optimizer.momentum)
+        if optimizer.name == "sgd" and not 0 < momentum < 1:
+            raise ConfigError(
+                f"optimizer.momentum={optimizer.momentum}: must be between 0 and 1, exclusive "
+                "(SGD's Nesterov momentum)"
+            )
+    scheduler = cfg.get("scheduler")
+    if scheduler is not None:
+        _choice("scheduler.name", scheduler.name, SCHEDULER_NAMES)
+        _at_least_zero("scheduler.warmup_epochs", scheduler.warmup_epochs)
+        if not 0 <= _number("scheduler.min_lr_ratio", scheduler.min_lr_ratio) <= 1:
+            raise ConfigError(
+                f"scheduler.min_lr_ratio={scheduler.min_lr_ratio}: must be between 0 and 1"
+            )
+        if not _number("scheduler.power", scheduler.power) > 0:
+            raise ConfigError(f"scheduler.power={scheduler.power}: must be positive")
+    trainer = cfg.get("trainer") or {}
+    if trainer.get("gradient_clip_val") is not None:
+        _at_least_zero("trainer.gradient_clip_val", trainer.gradient_clip_val)
+    if trainer.get("gradient_clip_algorithm") is not None:
+        _choice(
+            "trainer.gradient_clip_algorithm", trainer.gradient_clip_algorithm, ("norm", "value")
+        )
 
 
 def validate_train_config(cfg: DictConfig) -> None:
@@ -41,6 +88,7 @@ def validate_train_config(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}={cfg[key]}: must be positive")
     if not 0 < float(cfg.threshold) < 1:
         raise ConfigError(f"threshold={cfg.threshold}: must be between 0 and 1")
+    validate_optimization(cfg)
     root = cfg.data.get("root")
     if root is not None and not Path(str(root)).expanduser().is_dir():
         raise DataError(root, "data folder does not exist (data.root)")

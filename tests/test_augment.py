@@ -55,8 +55,24 @@ def test_keras_flips_about_half_of_the_draws():
     assert 8 <= left <= 32  # both orientations occur
 
 
+def test_hflip_only_mirrors_frame_and_mask_about_half_of_the_draws():
+    mask = off_centre_ellipse()
+    image = np.random.default_rng(0).random((SIZE, SIZE), dtype=np.float32)
+    flipped = 0
+    for seed in range(40):
+        out_image, out_mask = augmented("hflip", seed, image, mask)
+        is_flipped = not np.array_equal(out_mask, mask)
+        # Exactly the input or exactly its mirror, frame and mask alike: nothing else changes.
+        expected_image, expected_mask = (
+            (image[:, ::-1], mask[:, ::-1]) if is_flipped else (image, mask)
+        )
+        assert np.array_equal(out_image, expected_image) and np.array_equal(out_mask, expected_mask)
+        flipped += is_flipped
+    assert 8 <= flipped <= 32
+
+
 def test_unknown_augmentation_is_a_config_error(tmp_path):
-    assert AUGMENTATIONS == ("none", "keras", "strong")
+    assert AUGMENTATIONS == ("none", "keras", "strong", "hflip")
     assert build_augmentation("none") is None
     with pytest.raises(ConfigError, match=r"data\.augment: unknown augmentation 'bogus'"):
         build_augmentation("bogus")

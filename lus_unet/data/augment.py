@@ -11,7 +11,7 @@ from lus_unet.errors import ConfigError
 if TYPE_CHECKING:
     import albumentations as A
 
-AUGMENTATIONS = ("none", "keras", "strong")
+AUGMENTATIONS = ("none", "keras", "strong", "hflip")
 
 
 def check_augmentation(name: str) -> None:
@@ -34,7 +34,8 @@ def build_augmentation(name: str) -> A.Compose | None:
             to 0.15 degrees, independent width/height shifts of 5% and zooms of 0.95-1.05, shear
             0.05 degrees, horizontal flip, nearest-edge fill); or ``strong``, the same geometry
             at 10-100x the strength plus brightness/contrast and gamma jitter, for small data
-            sets or scanners whose gain differs between frames.
+            sets or scanners whose gain differs between frames; or ``hflip``, a random
+            horizontal flip only (p = 0.5), the reference U-Net's recipe.
     """
     check_augmentation(name)
     if name == "none":
@@ -43,6 +44,8 @@ def build_augmentation(name: str) -> A.Compose | None:
     # the name above without needing it.
     import albumentations as A
 
+    if name == "hflip":
+        return A.Compose([A.HorizontalFlip(p=0.5)])
     if name == "keras":
         return A.Compose([_affine(A, 0.15, 0.05, 0.05, 0.05), A.HorizontalFlip(p=0.5)])
     intensity = [

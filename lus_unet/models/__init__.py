@@ -9,17 +9,24 @@ from typing import Any
 from torch import nn
 
 from lus_unet.errors import ConfigError
+from lus_unet.models.blocks import ACTIVATIONS, NORMS
 from lus_unet.models.groups import PARAMETER_GROUPS, freeze_groups, group_counts
-from lus_unet.models.vunet import VUNet
-from lus_unet.models.weights import load_vgg16_encoder_weights, resolve_vgg16_weights
+from lus_unet.models.reference import ReferenceUNet, build_reference
+from lus_unet.models.vunet import ENCODERS, VUNet
+from lus_unet.models.weights import load_encoder_weights, resolve_encoder_weights
 from lus_unet.models.xunet import XUNet
 
 __all__ = [
+    "ACTIVATIONS",
+    "ENCODERS",
     "MODEL_NAMES",
+    "NORMS",
     "PARAMETER_GROUPS",
+    "ReferenceUNet",
     "VUNet",
     "XUNet",
     "build_model",
+    "build_reference",
     "build_vunet",
     "freeze_groups",
     "group_counts",
@@ -28,25 +35,37 @@ __all__ = [
 
 def build_vunet(
     decoder_convs: Sequence[int] = (3, 3, 2, 2),
+    encoder: str = "vgg16",
     encoder_weights: str | None = "imagenet",
     allow_download: bool = True,
+    norm: str = "none",
+    activation: str = "relu",
 ) -> VUNet:
     """Build V-UNet and load its encoder weights.
 
     Args:
         decoder_convs: convolutions per decoder level, deepest first.
+        encoder: ``vgg16`` (the paper) or ``vgg16_bn``.
         encoder_weights: ``"imagenet"``, None (random initialisation) or a path to a
-            torchvision-format VGG16 state-dict file.
+            torchvision-format state-dict file of the encoder (``vgg16-397923af.pth``,
+            ``vgg16_bn-6c64b313.pth``).
         allow_download: whether missing ImageNet weights may be downloaded (announced).
+        norm: the decoder's normalisation, ``none`` (the paper), ``batch``, ``instance``,
+            ``group``.
+        activation: the decoder's activation, ``relu`` (the paper) or ``leaky_relu``.
     """
-    model = VUNet(decoder_convs=decoder_convs)
-    weights = resolve_vgg16_weights(encoder_weights, allow_download)
+    model = VUNet(decoder_convs=decoder_convs, encoder=encoder, norm=norm, activation=activation)
+    weights = resolve_encoder_weights(encoder_weights, allow_download, encoder)
     if weights is not None:
-        load_vgg16_encoder_weights(model.encoder, weights)
+        load_encoder_weights(model.encoder, weights)
     return model
 
 
-BUILDERS: dict[str, Callable[..., nn.Module]] = {"xunet": XUNet, "vunet": build_vunet}
+BUILDERS: dict[str, Callable[..., nn.Module]] = {
+    "xunet": XUNet,
+    "vunet": build_vunet,
+    "reference": build_reference,  # MONAI BasicUNet (DESIGN section 6), optional extra
+}
 MODEL_NAMES = tuple(BUILDERS)
 
 

@@ -43,8 +43,40 @@ def group_counts(model: nn.Module) -> list[GroupCount]:
     return counts
 
 
+def hold_frozen_norm_statistics(model: nn.Module) -> None:
+    """Keep the running statistics of frozen normalisation layers fixed.
+
+    Freezing a batch-norm layer's scale and shift does not stop it from updating its running
+    mean and variance in training mode (and normalising with the batch's statistics instead
+    of them). So, while ``model`` is in training mode, every layer with running statistics
+    whose parameters are all frozen is put in eval mode (it then uses and keeps its stored
+    statistics, e.g. ImageNet's in a frozen ``vgg16_bn`` encoder); the others follow
+    ``model``'s mode. Layers without running statistics (group norm, MONAI's and this
+    package's instance norm) behave the same in both modes and are left alone.
+    """
+    if not model.training:
+        return
+    for module in model.modules():
+        if getattr(module, "track_running_stats", False):
+            params = list(module.parameters(recurse=False))
+            module.train(not params or any(p.requires_grad for p in params))
+
+
+class HoldsFrozenNormStatistics(nn.Module):
+    """Mixin for the networks: ``train()`` re-applies :func:`hold_frozen_norm_statistics`,
+    so that Lightning's ``model.train()`` at every epoch does not wake frozen batch norms."""
+
+    def train(self, mode: bool = True) -> HoldsFrozenNormStatistics:
+        super().train(mode)
+        hold_frozen_norm_statistics(self)
+        return self
+
+
 def freeze_groups(model: nn.Module, frozen: Iterable[str]) -> None:
     """Make every parameter trainable, then freeze the named groups.
+
+    Normalisation layers with running statistics (batch norm) in a frozen group stop
+    updating them as well (:func:`hold_frozen_norm_statistics`).
 
     Args:
         model: a network with ``encoder``, ``bottleneck``, ``decoder`` and ``head`` attributes.
@@ -71,6 +103,16 @@ def freeze_groups(model: nn.Module, frozen: Iterable[str]) -> None:
                 "block, inside the encoder group)"
             )
         group.requires_grad_(False)
+    hold_frozen_norm_statistics(model)
     if frozen:
         n_frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
         log.info("Froze %s: %s parameters", ", ".join(frozen), f"{n_frozen:,}")
+        held = sum(
+            getattr(m, "track_running_stats", False) and not m.training for m in model.modules()
+        )
+        if held and model.training:
+            log.info(
+                "%d frozen batch-norm layer(s) stay in eval mode: their running statistics "
+                "stay fixed (Lightning reports them as modules in eval mode)",
+                held,
+            )

@@ -2,7 +2,8 @@
 
 Resolution order (the ecosystem's convention, made explicit): a file the user names,
 else torchvision's cache (``$TORCH_HOME/hub/checkpoints``), else a download announced in
-the log with a progress bar, which ``allow_download=False`` forbids.
+the log with a progress bar, which ``allow_download=False`` forbids. The same holds for
+every encoder in :data:`ENCODER_WEIGHTS` (``model.encoder``), each with its own file.
 """
 
 from __future__ import annotations
@@ -10,33 +11,68 @@ from __future__ import annotations
 import logging
 import pickle
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from lus_unet.errors import WeightsError
-from lus_unet.models.vunet import VGG16Encoder
+from lus_unet.models.blocks import check_choice
+from lus_unet.models.vunet import VGG_TRUNKS, VGGEncoder
 
 log = logging.getLogger(__name__)
 
-VGG16_FILENAME = "vgg16-397923af.pth"
-VGG16_URL = f"https://download.pytorch.org/models/{VGG16_FILENAME}"
+TORCHVISION_MODELS_URL = "https://download.pytorch.org/models"
 
 
-def torchvision_cache_path() -> Path:
-    """Where torchvision caches (and looks for) the VGG16 ImageNet weights."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILENAME
+@dataclass(frozen=True)
+class EncoderWeights:
+    """torchvision's ImageNet weights file of one encoder.
+
+    Attributes:
+        filename: the file's name, in torchvision's cache and on its download server.
+        size_mb: its size, announced before a download.
+    """
+
+    filename: str
+    size_mb: int
+
+    @property
+    def url(self) -> str:
+        return f"{TORCHVISION_MODELS_URL}/{self.filename}"
 
 
-def resolve_vgg16_weights(spec: str | None, allow_download: bool = True) -> Path | None:
+# ``model.encoder`` -> its ImageNet weights (torchvision's IMAGENET1K_V1 files).
+ENCODER_WEIGHTS = {
+    "vgg16": EncoderWeights("vgg16-397923af.pth", 528),
+    "vgg16_bn": EncoderWeights("vgg16_bn-6c64b313.pth", 528),
+}
+VGG16_FILENAME = ENCODER_WEIGHTS["vgg16"].filename
+VGG16_URL = ENCODER_WEIGHTS["vgg16"].url
+
+
+def _encoder_weights(encoder: str) -> EncoderWeights:
+    return ENCODER_WEIGHTS[check_choice("model.encoder", encoder, tuple(ENCODER_WEIGHTS))]
+
+
+def torchvision_cache_path(encoder: str = "vgg16") -> Path:
+    """Where torchvision caches (and looks for) an encoder's ImageNet weights."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / _encoder_weights(encoder).filename
+
+
+def resolve_encoder_weights(
+    spec: str | None, allow_download: bool = True, encoder: str = "vgg16"
+) -> Path | None:
     """Turn ``model.encoder_weights`` into a weights file, or None for random initialisation.
 
     Args:
         spec: ``"imagenet"``, None (random initialisation) or a path to a torchvision-format
-            VGG16 state-dict file.
+            state-dict file of the encoder.
         allow_download: whether a missing ImageNet file may be downloaded into
             torchvision's cache.
+        encoder: ``model.encoder``, which selects the ImageNet file.
     """
+    weights = _encoder_weights(encoder)
     if spec is None or str(spec).lower() in {"null", "none"}:
         return None
     if str(spec).lower() != "imagenet":
@@ -44,23 +80,30 @@ def resolve_vgg16_weights(spec: str | None, allow_download: bool = True) -> Path
         if not path.is_file():
             raise WeightsError(f"model.encoder_weights: no such file: {path}")
         return path
-    cached = torchvision_cache_path()
+    label = VGG_TRUNKS[encoder].label
+    cached = torchvision_cache_path(encoder)
     if cached.is_file():
-        log.info("Using ImageNet VGG16 weights from torchvision's cache: %s", cached)
+        log.info("Using ImageNet %s weights from torchvision's cache: %s", label, cached)
         return cached
     where = (
-        f"Download {VGG16_URL} and put it at {cached} (torchvision's cache, set by TORCH_HOME), "
-        f"or pass model.encoder_weights=<path to {VGG16_FILENAME}>, "
+        f"Download {weights.url} and put it at {cached} (torchvision's cache, set by "
+        f"TORCH_HOME), or pass model.encoder_weights=<path to {weights.filename}>, "
         "or model.encoder_weights=null to train from random initialisation."
     )
     if not allow_download:
-        raise WeightsError(f"ImageNet VGG16 weights not found and downloads are off. {where}")
-    log.warning("Downloading ImageNet VGG16 weights (528 MB) from %s to %s", VGG16_URL, cached)
+        raise WeightsError(f"ImageNet {label} weights not found and downloads are off. {where}")
+    log.warning(
+        "Downloading ImageNet %s weights (%d MB) from %s to %s",
+        label,
+        weights.size_mb,
+        weights.url,
+        cached,
+    )
     cached.parent.mkdir(parents=True, exist_ok=True)
     try:
-        torch.hub.download_url_to_file(VGG16_URL, str(cached), progress=True)
+        torch.hub.download_url_to_file(weights.url, str(cached), progress=True)
     except Exception as error:  # network errors come in many types; all mean the same here
-        message = f"could not download ImageNet VGG16 weights ({error}). {where}"
+        message = f"could not download ImageNet {label} weights ({error}). {where}"
         raise WeightsError(message) from error
     return cached
 
@@ -101,24 +144,47 @@ def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def load_vgg16_encoder_weights(encoder: VGG16Encoder, path: Path) -> None:
-    """Copy torchvision's ``features.N.weight|bias`` tensors into the encoder's trunk.
+# Batch-norm step counters: files saved before PyTorch 0.4.1 (torchvision's vgg16_bn among
+# them) lack them, and nothing reads them when momentum is set, so they are optional.
+_OPTIONAL_SUFFIX = ".num_batches_tracked"
 
-    Every trunk tensor must be present with the right shape; the file's classifier tensors
-    (and pool5, which has none) are ignored because V-UNet does not use them.
+
+def _listed(items: list[str], separator: str = ", ", limit: int = 6) -> str:
+    more = f" (and {len(items) - limit} more)" if len(items) > limit else ""
+    return separator.join(items[:limit]) + more
+
+
+def load_encoder_weights(encoder: VGGEncoder, path: Path) -> None:
+    """Copy torchvision's ``features.N.*`` tensors into the encoder's trunk.
+
+    Every trunk tensor must be present with the right shape: weights and biases and, for
+    ``vgg16_bn``, the batch norms' running means and variances (``num_batches_tracked`` may
+    be absent, as in old files). The file's classifier tensors (and pool5, which has none)
+    are ignored because V-UNet does not use them.
     """
+    label = encoder.trunk.label
+    expected_file = ENCODER_WEIGHTS[encoder.name].filename
     state = load_state_dict_file(path)
     expected = encoder.features.state_dict()
     selected = {name: state.get(f"features.{name}") for name in expected}
-    missing = sorted(f"features.{name}" for name, tensor in selected.items() if tensor is None)
+    for name, tensor in expected.items():
+        if selected[name] is None and name.endswith(_OPTIONAL_SUFFIX):
+            selected[name] = tensor
+    missing = [f"features.{name}" for name, tensor in selected.items() if tensor is None]
     if missing:
-        raise WeightsError(f"{path}: not a VGG16 state dict: missing keys {', '.join(missing)}")
+        raise WeightsError(
+            f"{path}: not a {label} state dict (model.encoder={encoder.name} expects "
+            f"{expected_file}): missing keys {_listed(missing)}"
+        )
     wrong = [
         f"features.{name} {tuple(selected[name].shape)} != {tuple(tensor.shape)}"
         for name, tensor in expected.items()
         if selected[name].shape != tensor.shape
     ]
     if wrong:
-        raise WeightsError(f"{path}: tensor shapes do not match VGG16: {'; '.join(wrong)}")
+        raise WeightsError(
+            f"{path}: tensor shapes do not match {label} (model.encoder={encoder.name} "
+            f"expects {expected_file}): {_listed(wrong, '; ')}"
+        )
     encoder.features.load_state_dict(selected)
-    log.info("Loaded ImageNet VGG16 encoder weights (%d tensors) from %s", len(selected), path)
+    log.info("Loaded ImageNet %s encoder weights (%d tensors) from %s", label, len(selected), path)

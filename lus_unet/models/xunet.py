@@ -8,7 +8,8 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from lus_unet.models.blocks import ConvStack, UNetDecoder
+from lus_unet.models.blocks import ConvStack, UNetDecoder, check_norm_activation
+from lus_unet.models.groups import HoldsFrozenNormStatistics
 
 
 class UNetEncoder(nn.Module):
@@ -17,15 +18,25 @@ class UNetEncoder(nn.Module):
     Args:
         in_channels: input channels (3: the grayscale frame repeated).
         channels: filters per block, highest resolution first.
+        norm: normalisation after each conv (see :class:`~lus_unet.models.blocks.ConvStack`).
+        activation: activation after each conv [and norm].
 
     Returns (forward): the output of every block, highest resolution first; these are the
     skip connections.
     """
 
-    def __init__(self, in_channels: int, channels: Sequence[int]) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        channels: Sequence[int],
+        norm: str = "none",
+        activation: str = "relu",
+    ) -> None:
         super().__init__()
         widths = [in_channels, *channels]
-        self.blocks = nn.ModuleList(ConvStack(a, b) for a, b in pairwise(widths))
+        self.blocks = nn.ModuleList(
+            ConvStack(a, b, norm=norm, activation=activation) for a, b in pairwise(widths)
+        )
         self.pool = nn.MaxPool2d(2)
         self.out_channels = list(channels)
 
@@ -37,8 +48,8 @@ class UNetEncoder(nn.Module):
         return features
 
 
-class XUNet(nn.Module):
-    """Plain U-Net (64..1024 filters at full width), 31,031,745 parameters.
+class XUNet(HoldsFrozenNormStatistics):
+    """Plain U-Net (64..1024 filters at full width), 31,031,745 parameters as in the paper.
 
     Parameter groups, by attribute name: ``encoder`` (four two-conv blocks), ``bottleneck``
     (max pooling + two 1024-filter convs, 14,157,824 parameters), ``decoder`` (four
@@ -49,6 +60,14 @@ class XUNet(nn.Module):
         base_channels: filters of the first block; each deeper block doubles them (64 is the
             paper's network; smaller values give the same topology for CPU runs and tests).
         decoder_convs: convolutions per decoder level, deepest first.
+        norm: ``none`` (the paper: conv with bias -> activation), ``batch``, ``instance`` or
+            ``group``: conv without bias -> norm -> activation, in every conv stack (the
+            transposed convs and the head keep their bias). See
+            :class:`~lus_unet.models.blocks.ConvStack`.
+        activation: ``relu`` (the paper) or ``leaky_relu`` (negative slope 0.1, MONAI's).
+
+    Raises:
+        ConfigError: for an unknown ``norm`` or ``activation``.
     """
 
     def __init__(
@@ -56,12 +75,18 @@ class XUNet(nn.Module):
         in_channels: int = 3,
         base_channels: int = 64,
         decoder_convs: Sequence[int] = (2, 2, 2, 2),
+        norm: str = "none",
+        activation: str = "relu",
     ) -> None:
         super().__init__()
+        norm, activation = check_norm_activation(norm, activation)
         channels = [base_channels * 2**i for i in range(4)]
-        self.encoder = UNetEncoder(in_channels, channels)
-        self.bottleneck = nn.Sequential(nn.MaxPool2d(2), ConvStack(channels[-1], 2 * channels[-1]))
-        self.decoder = UNetDecoder(2 * channels[-1], channels, decoder_convs)
+        self.encoder = UNetEncoder(in_channels, channels, norm, activation)
+        self.bottleneck = nn.Sequential(
+            nn.MaxPool2d(2),
+            ConvStack(channels[-1], 2 * channels[-1], norm=norm, activation=activation),
+        )
+        self.decoder = UNetDecoder(2 * channels[-1], channels, decoder_convs, norm, activation)
         self.head = nn.Conv2d(self.decoder.out_channels, 1, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -38,6 +38,10 @@ class BestMetrics(Callback):
     reports are those of ``checkpoints/best.ckpt``. Metrics logged only on some epochs (HD95
     every n epochs) are reported only if that epoch logged them.
 
+    It also keeps ``history``, the ``monitor`` value of every validation run in order (the
+    sanity check excluded). Both are saved in checkpoints, so a resumed run reports the epochs
+    before the interruption too.
+
     Args:
         monitor: the metric that ranks epochs (higher is better).
     """
@@ -45,6 +49,7 @@ class BestMetrics(Callback):
     def __init__(self, monitor: str = "val/dice") -> None:
         self.monitor = monitor
         self.best: dict[str, float] | None = None
+        self.history: list[float] = []
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Lightning keeps a metric's last value across epochs: drop the previous epoch's val/*
@@ -61,12 +66,15 @@ class BestMetrics(Callback):
             for name, value in trainer.callback_metrics.items()
             if name.startswith("val/")
         }
+        self.history.append(metrics[self.monitor])
         if self.best is None or metrics[self.monitor] > self.best[self.monitor]:
             self.best = {**metrics, "epoch": trainer.current_epoch}
 
     def state_dict(self) -> dict[str, Any]:
         # Saved in checkpoints so that a resumed run still knows the best epoch before it.
-        return {"best": self.best}
+        return {"best": self.best, "history": list(self.history)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.best = state_dict["best"]
+        # Checkpoints written before the history was kept hold none.
+        self.history = list(state_dict.get("history", []))

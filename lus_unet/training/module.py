@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities.types import OptimizerLRScheduler
 from torch import nn
 from torchmetrics import MeanMetric
 
@@ -15,6 +17,7 @@ from lus_unet.evaluation.metrics import CHEAP_METRICS, DISTANCE_METRICS_PX, case
 from lus_unet.training.callbacks import LAST_CHECKPOINT
 from lus_unet.training.losses import SegmentationLoss
 from lus_unet.training.metrics import binarize, dice_per_image, iou_per_image
+from lus_unet.training.optim import build_optimizer, build_scheduler, uses_scheduler
 from lus_unet.training.visualize import overlay_grid
 
 # Case metrics logged besides Dice and IoU, which stay on the device (val/dice, val/iou).
@@ -23,7 +26,7 @@ DISTANCE_SCORES: tuple[str, ...] = DISTANCE_METRICS_PX
 
 
 class SegmentationModule(L.LightningModule):
-    """Train a segmentation network with Adam on its trainable parameters.
+    """Train a segmentation network on its trainable parameters (Adam unless configured).
 
     Logs ``train/loss``, ``val/loss``, ``val/dice`` and ``val/iou`` (Dice and IoU per image at
     the threshold, averaged over the validation set) and, every ``image_log_every_n_epochs``,
@@ -44,7 +47,7 @@ class SegmentationModule(L.LightningModule):
     Args:
         net: the network (its frozen parameters are already marked ``requires_grad=False``).
         loss: loss name, see :class:`~lus_unet.training.losses.SegmentationLoss`.
-        lr: Adam's learning rate.
+        lr: the (peak) learning rate.
         threshold: probability above which a pixel is rib.
         image_log_every_n_epochs: how often to log the image grid (0 = never).
         n_logged_images: validation frames shown in the grid.
@@ -52,6 +55,11 @@ class SegmentationModule(L.LightningModule):
             transforms, the costly metrics); also on the last epoch. 0 = never.
         run_config: the run's configuration, stored in the checkpoint so that the network
             and its preprocessing can be rebuilt from the checkpoint alone.
+        optimizer: the ``optimizer`` config (keyword arguments of
+            :func:`~lus_unet.training.optim.build_optimizer` but ``lr``); None = Adam.
+        scheduler: the ``scheduler`` config (keyword arguments of
+            :func:`~lus_unet.training.optim.build_scheduler` but the step counts); None = a
+            constant learning rate. A schedule is stepped after every optimisation step.
     """
 
     def __init__(
@@ -64,6 +72,8 @@ class SegmentationModule(L.LightningModule):
         n_logged_images: int = 4,
         distance_metrics_every_n_epochs: int = 5,
         run_config: dict[str, Any] | None = None,
+        optimizer: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net"], logger=False)
@@ -191,6 +201,21 @@ class SegmentationModule(L.LightningModule):
         last_epoch = self.current_epoch + 1 == self.trainer.max_epochs
         return self.current_epoch % every == 0 or last_epoch
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> OptimizerLRScheduler:
         trainable = [p for p in self.net.parameters() if p.requires_grad]
-        return torch.optim.Adam(trainable, lr=self.hparams.lr)
+        optimizer = build_optimizer(trainable, self.hparams.lr, **(self.hparams.optimizer or {}))
+        schedule = self.hparams.scheduler or {}
+        if not uses_scheduler(**schedule):
+            return optimizer
+        # Counts the training batches (limit_train_batches, max_steps, DDP and gradient
+        # accumulation included), so num_training_batches is known after it.
+        total_steps = self.trainer.estimated_stepping_batches
+        steps_per_epoch = math.ceil(
+            self.trainer.num_training_batches / self.trainer.accumulate_grad_batches
+        )
+        scheduler = build_scheduler(optimizer, total_steps, steps_per_epoch, **schedule)
+        # "name": what LearningRateMonitor logs it as.
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step", "name": "train/lr"},
+        }
