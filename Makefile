@@ -10,13 +10,13 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup train test lint format summary tensorboard paper paper-cpu clean
+.PHONY: help setup train test lint format summary tensorboard paper paper-cpu compare clean
 
 help: ## List the targets with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## Create .venv and install the package (editable) with its dev extras
+setup: $(STAMP) ## Create .venv and install the package (editable) with its dev and compare extras
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ paper: setup ## The paper's Table 1 grid on a GPU (all stages and folds), then t
 
 paper-cpu: setup ## The same grid with tiny networks and 32x32 frames on the CPU (~30 min)
 	$(PY) -m lus_unet.paper --profile cpu $(PAPER_ARGS)
+
+compare: setup ## Recipes vs the reference U-Net, 5 folds of the realistic embedded set (CPU, ~35 min)
+	$(PY) -m lus_unet.compare $(COMPARE_ARGS)
 
 .PHONY: bench
 bench: setup ## Benchmark suite -> outputs/bench/results.json, summary.md (about 10 min on 2 cores)

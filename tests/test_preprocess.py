@@ -309,6 +309,25 @@ def test_resize_image_averages_when_shrinking_and_interpolates_when_enlarging() 
     assert len(np.unique(row)) > 250
 
 
+def test_shrink_interpolation_is_configurable_and_checked() -> None:
+    # Thin bright lines every 8 rows (like a pleural line among speckle): area averaging keeps
+    # every output row at the lines' mean, point sampling (linear) hits or misses them.
+    lines = np.zeros(SHAPE, np.float32)
+    lines[::8] = 1
+    area = resize_image(lines, (128, 128), "area")
+    linear = resize_image(lines, (128, 128), "linear")
+    assert area.std() < 0.05 < linear.std()
+    frame = np.random.default_rng(0).rayleigh(size=SHAPE).astype(np.float32)
+    out = {
+        name: preprocess_frame(frame, "linear", PreprocessConfig((64, 64), interpolation=name))
+        for name in ("area", "linear", "cubic")
+    }
+    assert not np.allclose(out["area"], out["linear"])
+    assert not np.allclose(out["linear"], out["cubic"])
+    with pytest.raises(ConfigError, match="data.preprocess.interpolation='nearest'"):
+        PreprocessConfig(interpolation="nearest")
+
+
 def test_resize_mask_binary_thin_structures_and_alignment() -> None:
     mask = np.zeros(SHAPE, np.uint8)
     mask[400:408] = 1  # an 8-row band: ~2 rows after 960 -> 256

@@ -40,6 +40,12 @@ LOG_FLOOR = 1e-6
 # (Donoho & Johnstone); the exact value, as scikit-image uses.
 _MAD_TO_SIGMA = 0.6744897501960817
 SHRINKAGES: tuple[str, ...] = ("adaptive", "classic")
+# How an axis is shrunk (an enlarged axis is always bilinear): OpenCV's method for each name.
+SHRINK_INTERPOLATIONS: dict[str, int] = {
+    "area": cv2.INTER_AREA,
+    "linear": cv2.INTER_LINEAR,
+    "cubic": cv2.INTER_CUBIC,
+}
 # Adaptive shrinkage windows, in coefficients: 15 along the edge direction of the horizontal
 # and vertical detail bands, 5x5 for the diagonal ones, and a margin of 1.5 noise variances.
 # Tuned on the speckle phantom of lus_unet.bench.despeckle (independent speckle): against
@@ -70,6 +76,8 @@ class PreprocessConfig:
         shrinkage: ``adaptive`` (per-subband noise, per-coefficient signal: removes correlated
             speckle and keeps edges) or ``classic`` (textbook BayesShrink); see
             :func:`despeckle`.
+        interpolation: how a shrunk axis (the 960-row depth) is resampled: ``area``
+            (averaging, no aliasing), ``linear`` or ``cubic``; see :func:`resize_image`.
     """
 
     image_size: tuple[int, int] = (256, 256)
@@ -84,6 +92,7 @@ class PreprocessConfig:
     wavelet: str = "sym4"
     levels: int = 3
     shrinkage: str = "adaptive"
+    interpolation: str = "area"
 
     def __post_init__(self) -> None:
         # Hydra hands lists and ints where tuples and floats are declared: normalise so that
@@ -105,6 +114,11 @@ class PreprocessConfig:
             raise ConfigError(f"levels must be a positive int, got {self.levels!r}")
         if self.shrinkage not in SHRINKAGES:
             raise ConfigError(f"unknown shrinkage {self.shrinkage!r}; expected one of {SHRINKAGES}")
+        if self.interpolation not in SHRINK_INTERPOLATIONS:
+            raise ConfigError(
+                f"data.preprocess.interpolation={self.interpolation!r}: unknown value; valid: "
+                f"{', '.join(SHRINK_INTERPOLATIONS)}"
+            )
         object.__setattr__(self, "image_size", size)
         object.__setattr__(self, "dynamic_range_db", dynamic_range_db)
         object.__setattr__(self, "levels", levels)
@@ -418,7 +432,9 @@ def to_unit_range(frame: np.ndarray) -> np.ndarray:
     return ((wide - lo) * (1.0 / (hi - lo))).astype(np.float32)
 
 
-def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def resize_image(
+    image: np.ndarray, size: tuple[int, int], interpolation: str = "area"
+) -> np.ndarray:
     """Resize a 2-D image to (height, width): area averaging along a shrunk axis, else bilinear.
 
     The axes are resized one after the other, so a 960x128 -> 256x256 frame is averaged (not
@@ -428,19 +444,21 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     Args:
         image: 2-D array of any numeric dtype.
         size: (height, width) of the result.
+        interpolation: the method of a shrunk axis (``area``, ``linear``, ``cubic``).
 
     Returns:
         float32 array of shape ``size``.
     """
+    shrink = SHRINK_INTERPOLATIONS[interpolation]
     x = _as_float32_2d(image, "image")
     height, width = (int(s) for s in size)
     if height < 1 or width < 1:
         raise ValueError(f"size must be positive, got {size}")
     if x.shape[0] != height:
-        method = cv2.INTER_AREA if height < x.shape[0] else cv2.INTER_LINEAR
+        method = shrink if height < x.shape[0] else cv2.INTER_LINEAR
         x = cv2.resize(x, (x.shape[1], height), interpolation=method)  # cv2 takes (w, h)
     if x.shape[1] != width:
-        method = cv2.INTER_AREA if width < x.shape[1] else cv2.INTER_LINEAR
+        method = shrink if width < x.shape[1] else cv2.INTER_LINEAR
         x = cv2.resize(x, (width, height), interpolation=method)
     if x is image:
         x = x.copy()
@@ -505,5 +523,5 @@ def preprocess_frame(frame: np.ndarray, kind: FrameKind, cfg: PreprocessConfig) 
             x = despeckle(x, cfg.wavelet, cfg.levels, homomorphic=False, shrinkage=cfg.shrinkage)
     else:
         raise ConfigError(f"unknown frame kind {kind!r}; expected one of {FRAME_KINDS}")
-    x = resize_image(x, cfg.image_size)
+    x = resize_image(x, cfg.image_size, cfg.interpolation)
     return np.clip(x, 0.0, 1.0, out=x)
