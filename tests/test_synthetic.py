@@ -226,10 +226,10 @@ def test_interrupted_generation_leaves_nothing(
 ) -> None:
     real = synthetic.lus_frame
 
-    def failing(seed: int, index: int) -> tuple[str, np.ndarray, np.ndarray]:
+    def failing(seed: int, index: int, profile: str) -> tuple[str, np.ndarray, np.ndarray]:
         if index == 1:
             raise KeyboardInterrupt
-        return real(seed, index)
+        return real(seed, index, profile)
 
     monkeypatch.setattr(synthetic, "lus_frame", failing)
     with pytest.raises(KeyboardInterrupt):

@@ -42,7 +42,7 @@ def compare(cfg: DictConfig) -> dict[str, Any]:
         "budget": OmegaConf.to_container(cfg.budget, resolve=True),
         "seed": int(cfg.seed),
         "folds": folds,
-        "common": list(cfg.common),
+        "common": [*cfg.common, *cfg.extra],
         "entries": {name: entry_summary(entries[name], fold_metrics[name]) for name in names},
     }
     write_json_atomic(run_dir / "results.json", results)

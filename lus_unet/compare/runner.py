@@ -40,12 +40,13 @@ def compose_train(overrides: Sequence[str]) -> DictConfig:
 def fold_config(cfg: DictConfig, overlay: Sequence[str], fold: int, fold_dir: Path) -> DictConfig:
     """The train config of one entry's fold: its overlay, then what every entry shares.
 
-    The shared overrides come last so that an overlay cannot change the data, the split, the
-    budget or the seed.
+    The shared overrides (``common``, ``extra``, the budget, the seed) come last so that an
+    overlay cannot change them.
     """
     overrides = [
         *overlay,
         *cfg.common,
+        *cfg.extra,
         *budget_overrides(cfg.budget),
         f"seed={int(cfg.seed)}",
         f"+fold={int(fold)}",

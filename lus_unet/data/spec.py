@@ -27,6 +27,8 @@ from lus_unet.data.samples import (
 from lus_unet.data.splits import Split
 from lus_unet.data.synthetic import (
     GENERATOR_VERSION,
+    LUS_PROFILE_VERSIONS,
+    LUS_PROFILES,
     generate_lus_dataset,
     generate_salient_dataset,
 )
@@ -227,8 +229,9 @@ class LUSSpec(DataSpec):
         mat_key: MAT variable holding the frame (None = the file's only 2-D/3-D array).
         mask_mat_key: MAT variable holding the mask (None = the mask file's only array).
         frame_axis: frame axis of 3-D cine MAT arrays.
-        **common: the :class:`DataSpec` arguments; ``synthetic`` takes ``n_frames``, ``seed``
-            and ``image_format`` (see :func:`generate_lus_dataset`).
+        **common: the :class:`DataSpec` arguments; ``synthetic`` takes ``n_frames``, ``seed``,
+            ``image_format`` and ``profile`` (``standard`` or ``realistic``; see
+            :func:`generate_lus_dataset`).
     """
 
     kind = "lus"
@@ -236,6 +239,7 @@ class LUSSpec(DataSpec):
         "n_frames": 300,
         "seed": 0,
         "image_format": "mat",
+        "profile": "standard",
     }
 
     def __init__(
@@ -248,6 +252,11 @@ class LUSSpec(DataSpec):
         **common: Any,
     ) -> None:
         super().__init__(**common)
+        if self.synthetic["profile"] not in LUS_PROFILES:
+            raise ConfigError(
+                f"data.synthetic.profile={self.synthetic['profile']!r}: unknown profile; "
+                f"valid: {', '.join(LUS_PROFILES)}"
+            )
         if frame_axis not in (-3, -2, -1, 0, 1, 2):
             raise ConfigError(f"data.frame_axis must be 0, 1 or 2, got {frame_axis!r}")
         self.preprocess = PreprocessConfig(**{**(preprocess or {}), "image_size": self.image_size})
@@ -257,7 +266,10 @@ class LUSSpec(DataSpec):
 
     def synthetic_name(self) -> str:
         s = self.synthetic
-        return f"lus-v{GENERATOR_VERSION}-n{s['n_frames']}-seed{s['seed']}-{s['image_format']}"
+        # The standard profile keeps the name it had before profiles existed (its caches).
+        kind = "lus" if s["profile"] == "standard" else f"lus-{s['profile']}"
+        version = LUS_PROFILE_VERSIONS[s["profile"]]
+        return f"{kind}-v{version}-n{s['n_frames']}-seed{s['seed']}-{s['image_format']}"
 
     def generate(self, root: Path) -> None:
         generate_lus_dataset(root, **self.synthetic)

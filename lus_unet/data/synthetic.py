@@ -3,23 +3,30 @@
 Neither the paper's LUS frames nor XPIE can be had on the development machines, so these
 generators are the embedded defaults (see the data contract in DESIGN.md).
 
-LUS frames (:func:`synth_lus_frame`) imitate a linear-array B-mode acquisition of an
-intercostal view: 960 depth rows x 128 lateral columns, float32 *linear envelope* (not log
-compressed; values span several decades). Each frame holds layered soft tissue with fascia
-lines, a bright thin pleural line, one or two ribs drawn as convex-upward hyperechoic arcs
-followed by a full-depth posterior acoustic shadow, A-line reverberations at multiples of the
-pleural depth (absent in the shadows), uncompensated depth attenuation, an additive noise
-floor and multiplicative, axially elongated Rayleigh speckle. The rib mask is the cortex band
-under the arc (40-90 rows thick at the apex, thinning towards the rib's ends). The rib's
-brightness fades along the arc and with depth in the band, while the pleura, A-lines and
-fascia are about as bright as it, so a global intensity threshold scores poorly (see
-:mod:`lus_unet.data.threshold_baseline`); the arc's shape and the shadow below identify it.
+LUS frames come in two profiles (``data.synthetic.profile``), drawn from one shared scene
+(:mod:`lus_unet.data.synthetic_scene`). The standard profile (:func:`synth_lus_frame`)
+imitates a linear-array B-mode acquisition of an intercostal view: 960 depth rows x 128
+lateral columns, float32 *linear envelope* (not log compressed; values span several decades).
+Each frame holds layered soft tissue with fascia lines, a bright thin pleural line, one or two
+ribs drawn as convex-upward hyperechoic arcs followed by a full-depth posterior acoustic
+shadow, A-line reverberations at multiples of the pleural depth (absent in the shadows),
+uncompensated depth attenuation, an additive noise floor and multiplicative, axially elongated
+Rayleigh speckle. The rib mask is the cortex band under the arc (40-90 rows thick at the apex,
+thinning towards the rib's ends). The rib's brightness fades along the arc and with depth in
+the band, while the pleura, A-lines and fascia are about as bright as it, so a global
+intensity threshold scores poorly (see :mod:`lus_unet.data.threshold_baseline`); the arc's
+shape and the shadow below identify it. The realistic profile
+(:mod:`lus_unet.data.synthetic_realistic`) keeps the contract, the ids and the mask's geometry
+and is harder: physical (PSF-convolved) speckle, per-frame gain and TGC errors, ribs cut by
+the frame's side, faint or partly transmitting, B-lines and near-field clutter. Each profile
+draws from its own random stream and has its own content version.
 
 Salient images (:func:`synth_salient_image`) stand in for XPIE: textured star-shaped objects
 of either polarity on a textured, shaded background with low-contrast clutter.
 
-Datasets are written with a ``synthetic.json`` manifest; an existing folder with the same
-manifest is reused, any other non-empty folder is refused (never overwritten).
+Datasets are written with a ``synthetic.json`` manifest (a realistic set's records its
+``profile``); an existing folder with the same manifest is reused, any other non-empty folder
+is refused (never overwritten).
 """
 
 from __future__ import annotations
@@ -41,33 +48,48 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from lus_unet.data.preprocess import log_compress
+from lus_unet.data.synthetic_realistic import synth_lus_frame_realistic
+from lus_unet.data.synthetic_scene import (
+    FRAME_SHAPE,
+    depth_attenuation,
+    floor_positive,
+    lus_scene,
+    paint_rib,
+    rib_layout,
+)
 from lus_unet.errors import DataError
 
 log = logging.getLogger(__name__)
 
-# Bump when the generated content changes, so stale cached datasets are detected.
+# Bump when the generated content changes, so stale cached datasets are detected (the
+# realistic LUS profile has its own version in LUS_PROFILE_VERSIONS).
 GENERATOR_VERSION = 1
 MANIFEST_NAME = "synthetic.json"
 
-FRAME_SHAPE = (960, 128)
 LUS_IMAGE_FORMATS = ("mat", "tif", "png")
 LUS_MASK_FORMATS = ("png", "tif", "mat")
 PNG_DYNAMIC_RANGE_DB = 60.0
+# The LUS profiles (see the module docstring) and the version of each one's content: the
+# standard one's is GENERATOR_VERSION, the realistic one's is its own, so that changing one
+# profile never invalidates the other's cached datasets.
+LUS_PROFILES = ("standard", "realistic")
+LUS_PROFILE_VERSIONS = {"standard": GENERATOR_VERSION, "realistic": 1}
 
 # Speckle correlation (Gaussian sigma, pixels): a depth row is far finer than the axial
 # resolution, a column is about one beam width.
 _SPECKLE_SIGMA = (2.0, 0.6)
 
 
-def frame_seed(seed: int, index: int) -> np.random.SeedSequence:
+def frame_seed(seed: int, index: int, stream: int = 0) -> np.random.SeedSequence:
     """The seed sequence of item ``index`` of a dataset, independent of the dataset's size.
 
     Args:
         seed: the dataset seed.
         index: the item's 0-based index.
+        stream: 0, or another number for an independent sequence (another LUS profile).
     """
     # Equal to SeedSequence(seed).spawn(n)[index] for any n > index.
-    return np.random.SeedSequence(seed, spawn_key=(index,))
+    return np.random.SeedSequence(seed, spawn_key=(index, stream) if stream else (index,))
 
 
 def lus_frame_id(index: int) -> str:
@@ -91,137 +113,31 @@ def lus_position(index: int) -> int:
 # --------------------------------------------------------------------------- LUS frames
 
 
-def _smooth_noise_1d(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
-    """Zero-mean, unit-std Gaussian noise of length ``n`` smoothed with a Gaussian of ``sigma``."""
-    pad = int(4 * sigma) + 1
-    noise = ndimage.gaussian_filter1d(rng.standard_normal(n + 2 * pad), sigma)[pad:-pad]
-    return (noise - noise.mean()) / (noise.std() + 1e-12)
-
-
-def _rib_layout(rng: np.random.Generator, width: int) -> list[tuple[float, float]]:
-    """(centre column, half width) of one or two non-overlapping ribs, each mostly in view."""
-    if rng.random() < 0.55:
-        for _ in range(20):
-            hw = rng.uniform(12.5, 30.0, size=2)
-            gap = rng.uniform(22.0, 55.0)
-            # At most 40% of each rib may lie outside the frame.
-            lo = -0.8 * hw[0]
-            hi = width + 0.8 * hw[1] - (2 * hw[0] + gap + 2 * hw[1])
-            if hi > lo:
-                left = rng.uniform(lo, hi)
-                c0 = left + hw[0]
-                c1 = c0 + hw[0] + gap + hw[1]
-                return [(c0, hw[0]), (c1, hw[1])]
-    hw1 = rng.uniform(12.5, 30.0)
-    return [(rng.uniform(0.6 * hw1, width - 0.6 * hw1), hw1)]
-
-
-def _add_line(
-    out: np.ndarray, centre: np.ndarray, sigma: float, amplitude: np.ndarray | float
-) -> None:
-    """Add a horizontal-ish Gaussian ridge (row ``centre[x]``, width ``sigma``) to ``out``."""
-    # Only the rows within 5 sigma of the ridge change: far cheaper than the whole frame.
-    lo = max(int(centre.min() - 5 * sigma), 0)
-    hi = min(int(centre.max() + 5 * sigma) + 1, out.shape[0])
-    if lo >= hi:
-        return
-    rows = np.arange(lo, hi, dtype=np.float32)[:, None]
-    ridge = np.exp(-0.5 * ((rows - centre[None, :]) / np.float32(sigma)) ** 2)
-    out[lo:hi] += np.asarray(amplitude, dtype=np.float32) * ridge
-
-
 def synth_lus_frame(rng: np.random.Generator, position: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """One synthetic raw LUS frame (960x128 float32 linear envelope) and its rib mask.
+    """One synthetic raw LUS frame of the standard profile and its rib mask.
 
     Args:
         rng: the source of randomness (the frame is a deterministic function of its state).
         position: probe position (2 or 3); position 3 views the pleura slightly deeper.
 
     Returns:
-        ``(frame, mask)``: the positive float32 envelope and the uint8 {0, 1} cortex mask.
+        ``(frame, mask)``: the positive 960x128 float32 envelope and the uint8 {0, 1} cortex
+        mask.
     """
     h, w = FRAME_SHAPE
-    y = np.arange(h, dtype=np.float32)[:, None]
-    xs = np.arange(w, dtype=np.float32)
-    xc = (w - 1) / 2
-
-    def smooth(n: int, sigma: float) -> np.ndarray:
-        return _smooth_noise_1d(rng, n, sigma).astype(np.float32)
-
-    # Pleural line: slightly tilted and curved, with a small wobble.
-    lo, hi = (260.0, 380.0) if position == 2 else (330.0, 460.0)
-    depth = rng.uniform(lo, hi)
-    pleura_y = (
-        depth
-        + rng.uniform(-0.3, 0.3) * (xs - xc)
-        + rng.uniform(-0.004, 0.004) * (xs - xc) ** 2
-        + 2.5 * smooth(w, 8.0)
-    ).astype(np.float32)
-    pleura_sigma = rng.uniform(2.5, 5.0)
-    pleura_amp = rng.uniform(20.0, 60.0) * np.exp(0.3 * smooth(w, 10.0))
-
-    # Soft tissue: layers that follow a common tilt, modulated in log amplitude.
-    tilt = rng.uniform(-0.15, 0.15)
-    shift = (tilt * (xs - xc)).astype(np.float32)
-    grid = np.arange(-40, h + 40, dtype=np.float32)
-    layers = smooth(grid.size, 25.0) * rng.uniform(0.2, 0.4)
-    layers += smooth(grid.size, 3.0) * rng.uniform(0.15, 0.35)
-    layered = np.interp(y - shift[None, :], grid, layers).astype(np.float32)
-    layered += 0.15 * smooth(w, 12.0)[None, :]
-    tissue = np.float32(rng.uniform(0.7, 1.4)) * np.exp(layered)
-    for _ in range(rng.integers(2, 6)):
-        centre = rng.uniform(25.0, depth - 50.0) + shift
-        amp = rng.uniform(2.0, 10.0) * np.exp(0.5 * smooth(w, 6.0))
-        _add_line(tissue, centre, rng.uniform(1.5, 4.0), amp)
-    # Skin/gel interface and near-field clutter.
-    tissue[:100] += np.float32(rng.uniform(2.0, 6.0)) * np.exp(-y[:100] / rng.uniform(6.0, 15.0))
-
-    # Below the pleura: a reverberation haze, then echoes of the pleura (A-lines).
-    below = np.clip((y - pleura_y[None, :]) / 6.0 + 0.5, 0.0, 1.0)
-    haze = rng.uniform(0.2, 0.6) * np.exp(0.3 * smooth(w, 4.0))
-    background = tissue * (1.0 - below) + haze[None, :] * below
-    _add_line(background, pleura_y, pleura_sigma, pleura_amp)
-    ratio = rng.uniform(0.35, 0.8)
-    for k in range(2, int(h / pleura_y.min()) + 1):
-        sigma = pleura_sigma * (1.0 + 0.3 * (k - 1))
-        _add_line(background, k * pleura_y, sigma, pleura_amp * ratio ** (k - 1))
+    scene = lus_scene(rng, position)
 
     # Ribs: convex-upward arcs; the cortex band is the mask; everything below is shadowed.
-    mask = np.zeros(FRAME_SHAPE, dtype=bool)
-    rib = np.zeros(FRAME_SHAPE, dtype=np.float32)
     blocked = np.zeros(FRAME_SHAPE, dtype=np.float32)
-    for centre, hw in _rib_layout(rng, w):
-        u = (xs - centre) / hw
-        u2 = np.minimum(u**2, 1.0)
-        inside = np.abs(u) <= 1.0
-        apex = float(np.interp(centre, xs, pleura_y)) - rng.uniform(40.0, 170.0)
-        apex = max(apex, 60.0)
-        top = apex + rng.uniform(20.0, 90.0) * u**2 + rng.uniform(-12.0, 12.0) * u
-        # The band thins towards the ends, where the rib's cross-section rounds off.
-        thick = rng.uniform(40.0, 90.0) * np.sqrt(1.0 - 0.75 * u2)
-        # Specular reflection fades as the surface turns away from the beam (the arc's ends).
-        along = np.exp(0.35 * smooth(w, 5.0)) * (1.0 - 0.6 * u2)
-        bright = rng.uniform(20.0, 60.0) * along
-        s = rng.uniform(3.0, 6.0)
-        fall = rng.uniform(0.6, 1.2) * thick
-        interior = rng.uniform(0.3, 0.6)
-        # Soft lateral edge of the shadow: about one beam width.
-        edge = np.clip((hw - np.abs(xs - centre)) / 1.5 + 0.5, 0.0, 1.0)
-        # Only the rib's own columns change (the frame's other columns are most of the work).
-        used = np.flatnonzero(edge > 0)
-        cols = slice(int(used[0]), int(used[-1]) + 1)
-        z = np.maximum(y - top[None, cols], 0.0)
-        below_top = y >= top[None, cols]
-        band = inside[None, cols] & below_top & (z < thick[None, cols])
-        mask[:, cols] |= band
-        profile = np.exp(-0.5 * ((z - s) / s) ** 2) + interior * np.exp(-z / fall[None, cols])
-        rib[:, cols] += np.where(band, bright[None, cols] * profile, 0.0).astype(np.float32)
-        blocked[:, cols] = np.maximum(blocked[:, cols], edge[None, cols] * below_top)
+    for centre, hw in rib_layout(rng, w):
+        apex = max(scene.pleura_at(centre) - rng.uniform(40.0, 170.0), 60.0)
+        cols, shadow = paint_rib(scene, centre, hw, apex, _standard_brightness)
+        blocked[:, cols] = np.maximum(blocked[:, cols], shadow)
     transmission = 1.0 - np.float32(1.0 - rng.uniform(0.003, 0.02)) * blocked
-    clean = ndimage.gaussian_filter(background * transmission + rib, (1.0, 0.5))
+    clean = ndimage.gaussian_filter(scene.background * transmission + scene.rib, (1.0, 0.5))
 
     # Depth attenuation left after time-gain compensation, noise floor, speckle, gain.
-    clean *= np.exp(np.float32(-rng.uniform(0.5, 2.5) / h) * y)
+    clean *= depth_attenuation(rng, scene.y)
     noise_floor = np.float32(rng.uniform(0.002, 0.01))
     speckle = ndimage.gaussian_filter(
         rng.standard_normal((2, h, w), dtype=np.float32), (0, *_SPECKLE_SIGMA)
@@ -233,32 +149,52 @@ def synth_lus_frame(rng: np.random.Generator, position: int = 2) -> tuple[np.nda
     real = clean * speckle[0] + noise_floor * noise[0]
     imag = clean * speckle[1] + noise_floor * noise[1]
     frame = np.hypot(real, imag) * np.float32(10.0 ** rng.uniform(1.5, 3.5))
-    # An exact zero would break the log compression downstream.
-    np.maximum(frame, np.float32(frame.max() * 1e-6), out=frame)
-    return frame.astype(np.float32, copy=False), mask.astype(np.uint8)
+    return floor_positive(frame), scene.mask.astype(np.uint8)
 
 
-def lus_frame(seed: int, index: int) -> tuple[str, np.ndarray, np.ndarray]:
+def _standard_brightness(rng: np.random.Generator) -> float:
+    """The standard profile's rib echo amplitude: about as bright as the pleural line."""
+    return rng.uniform(20.0, 60.0)
+
+
+def check_lus_profile(profile: str) -> None:
+    """Raise ValueError unless ``profile`` is one of :data:`LUS_PROFILES`.
+
+    Args:
+        profile: the profile name.
+    """
+    _check_format(profile, LUS_PROFILES, "profile")
+
+
+def lus_frame(
+    seed: int, index: int, profile: str = "standard"
+) -> tuple[str, np.ndarray, np.ndarray]:
     """Frame ``index`` of the synthetic LUS dataset with ``seed``: ``(id, frame, mask)``.
 
     Args:
         seed: the dataset seed.
         index: the frame's 0-based index.
+        profile: ``standard`` or ``realistic`` (each draws from its own random stream).
     """
-    rng = np.random.default_rng(frame_seed(seed, index))
-    frame, mask = synth_lus_frame(rng, lus_position(index))
+    check_lus_profile(profile)
+    synth = synth_lus_frame_realistic if profile == "realistic" else synth_lus_frame
+    rng = np.random.default_rng(frame_seed(seed, index, LUS_PROFILES.index(profile)))
+    frame, mask = synth(rng, lus_position(index))
     return lus_frame_id(index), frame, mask
 
 
-def iter_lus_frames(n_frames: int, seed: int = 0) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+def iter_lus_frames(
+    n_frames: int, seed: int = 0, profile: str = "standard"
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """Yield ``(id, frame, mask)`` for the first ``n_frames`` frames of a synthetic dataset.
 
     Args:
         n_frames: how many frames.
         seed: the dataset seed.
+        profile: ``standard`` or ``realistic``.
     """
     for index in range(n_frames):
-        yield lus_frame(seed, index)
+        yield lus_frame(seed, index, profile)
 
 
 # --------------------------------------------------------------------------- salient images
@@ -413,12 +349,15 @@ def _reuse_existing(root: Path, header: dict[str, Any], ids: list[str]) -> bool:
             "folder is not empty and was not written by the synthetic generator "
             f"(no {MANIFEST_NAME}); refusing to overwrite it, choose another folder",
         )
-    found = {key: manifest.get(key) for key in header}
-    if found != header:
+    # Keys the manifest has and the header lacks (e.g. a non-default profile) differ too.
+    keys = [*header, *sorted(set(manifest) - set(header) - {"ids", "images", "masks"})]
+    found = {key: manifest.get(key) for key in keys}
+    wanted = {key: header.get(key) for key in keys}
+    if found != wanted:
         differing = ", ".join(
-            f"{key}={found[key]!r} (wanted {header[key]!r})"
-            for key in header
-            if found[key] != header[key]
+            f"{key}={found[key]!r} (wanted {wanted[key]!r})"
+            for key in keys
+            if found[key] != wanted[key]
         )
         raise DataError(
             root,
@@ -534,11 +473,13 @@ def generate_lus_dataset(
     seed: int = 0,
     image_format: str = "mat",
     mask_format: str = "png",
+    profile: str = "standard",
 ) -> list[str]:
     """Write a synthetic LUS dataset (``images/<id>.<ext>``, ``masks/<id>.<ext>``) and its ids.
 
     An existing folder written with the same parameters is reused as is; a non-empty folder
-    holding anything else raises :class:`~lus_unet.errors.DataError`.
+    holding anything else raises :class:`~lus_unet.errors.DataError`. The manifest of a
+    realistic set records ``profile`` (a standard set's has no such key, as before profiles).
 
     Args:
         root: the dataset folder (created; its parent too).
@@ -547,23 +488,27 @@ def generate_lus_dataset(
         image_format: ``mat`` (MATLAB v5, variable ``frame``, float32 linear envelope),
             ``tif`` (float32 linear envelope) or ``png`` (8-bit, log-compressed to 60 dB).
         mask_format: ``png`` (0/255), ``tif`` (0/1) or ``mat`` (variable ``mask``, 0/1).
+        profile: ``standard`` or ``realistic`` (see the module docstring).
     """
     _check_format(image_format, LUS_IMAGE_FORMATS, "image_format")
     _check_format(mask_format, LUS_MASK_FORMATS, "mask_format")
+    check_lus_profile(profile)
     if n_frames < 1:
         raise ValueError(f"n_frames must be positive, got {n_frames}")
     header = {
         "generator": "lus_unet.data.synthetic.generate_lus_dataset",
-        "version": GENERATOR_VERSION,
+        "version": LUS_PROFILE_VERSIONS[profile],
         "n_frames": int(n_frames),
         "seed": int(seed),
         "image_format": image_format,
         "mask_format": mask_format,
     }
+    if profile != "standard":
+        header["profile"] = profile
     ids = [lus_frame_id(k) for k in range(n_frames)]
 
     def write_item(folder: Path, index: int) -> tuple[str, str]:
-        frame_id, frame, mask = lus_frame(seed, index)
+        frame_id, frame, mask = lus_frame(seed, index, profile)
         image_name, mask_name = f"{frame_id}.{image_format}", f"{frame_id}.{mask_format}"
         _write_lus_image(folder / "images" / image_name, frame, image_format)
         _write_mask(folder / "masks" / mask_name, mask, mask_format)

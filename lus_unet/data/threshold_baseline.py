@@ -1,11 +1,13 @@
 """The best global intensity threshold as a rib-segmentation baseline.
 
 A learned model must beat this clearly for the synthetic task to mean anything: the rib is
-bright, but so are the pleural line and its A-line reverberations.
+bright, but so are the pleural line and its A-line reverberations (and, in the realistic
+profile, B-lines and near-field clutter, while some ribs are faint).
 
 Usage::
 
     python -m lus_unet.data.threshold_baseline --n-frames 200 --seed 0 --size 128
+    python -m lus_unet.data.threshold_baseline --n-frames 100 --profile realistic
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lus_unet.data.preprocess import PreprocessConfig, preprocess_frame, resize_mask
-from lus_unet.data.synthetic import iter_lus_frames
+from lus_unet.data.synthetic import LUS_PROFILES, iter_lus_frames
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ def synthetic_baseline(
     size: int = 128,
     dynamic_range_db: float = 60.0,
     despeckle: bool = False,
+    profile: str = "standard",
 ) -> tuple[float, float]:
     """Best global threshold and its mean Dice on synthetic frames, preprocessed in memory.
 
@@ -77,12 +80,13 @@ def synthetic_baseline(
         size: side the frames are resized to.
         dynamic_range_db: log-compression range below each frame's maximum.
         despeckle: apply the homomorphic wavelet despeckling first.
+        profile: the synthetic profile, ``standard`` or ``realistic``.
     """
     cfg = PreprocessConfig(
         image_size=(size, size), dynamic_range_db=dynamic_range_db, despeckle=despeckle
     )
     images, masks = [], []
-    for _, frame, mask in iter_lus_frames(n_frames, seed):
+    for _, frame, mask in iter_lus_frames(n_frames, seed, profile):
         images.append(preprocess_frame(frame, "linear", cfg))
         masks.append(resize_mask(mask, cfg.image_size))
     return best_global_threshold_dice(images, masks)
@@ -98,15 +102,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--despeckle", action="store_true", help="apply the wavelet despeckling first"
     )
+    parser.add_argument("--profile", choices=LUS_PROFILES, default="standard")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     threshold, dice = synthetic_baseline(
-        args.n_frames, args.seed, args.size, args.dynamic_range_db, args.despeckle
+        args.n_frames, args.seed, args.size, args.dynamic_range_db, args.despeckle, args.profile
     )
     log.info(
-        "Best global threshold on %d synthetic frames (seed %d, %dx%d, %g dB, despeckle %s): "
+        "Best global threshold on %d synthetic %s frames (seed %d, %dx%d, %g dB, despeckle %s): "
         "t = %.2f, mean Dice = %.4f",
         args.n_frames,
+        args.profile,
         args.seed,
         args.size,
         args.size,
