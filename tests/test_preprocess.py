@@ -324,7 +324,7 @@ def test_shrink_interpolation_is_configurable_and_checked() -> None:
     }
     assert not np.allclose(out["area"], out["linear"])
     assert not np.allclose(out["linear"], out["cubic"])
-    with pytest.raises(ConfigError, match="data.preprocess.interpolation='nearest'"):
+    with pytest.raises(ConfigError, match=r"data\.preprocess\.interpolation='nearest'"):
         PreprocessConfig(interpolation="nearest")
 
 
