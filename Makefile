@@ -47,7 +47,7 @@ paper: setup ## The paper's Table 1 grid on a GPU (all stages and folds), then t
 paper-cpu: setup ## The same grid with tiny networks and 32x32 frames on the CPU (~30 min)
 	$(PY) -m lus_unet.paper --profile cpu $(PAPER_ARGS)
 
-compare: setup ## Recipes vs the reference U-Net, 5 folds of the realistic embedded set (CPU, ~35 min)
+compare: setup ## Recipes vs the reference U-Net, 5 folds of the realistic embedded set (CPU, ~25 min)
 	$(PY) -m lus_unet.compare $(COMPARE_ARGS)
 
 .PHONY: bench
