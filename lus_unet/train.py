@@ -241,7 +241,7 @@ def fit(cfg: DictConfig, fold: int | None, run_dir: Path) -> dict[str, Any]:
         **best_metrics,
         "best_epoch": best.best["epoch"],
         # val/dice of every validation epoch, in order, across resumes.
-        "val_dice_history": best.history,
+        "epoch_val_dice": best.history,
         "epochs_run": trainer.current_epoch,
         "fold": fold,
         "n_train": len(datamodule.split.train),

@@ -143,7 +143,7 @@ def test_every_option_trains_a_fast_dev_run_step(compose_train, trainers, option
     (trainer,) = trainers
     assert trainer.global_step == 1
     assert math.isfinite(metrics["val_loss"]) and 0 <= metrics["val_dice"] <= 1
-    assert metrics["val_dice_history"] == [metrics["val_dice"]]
+    assert metrics["epoch_val_dice"] == [metrics["val_dice"]]
     if check is not None:
         check(trainer)
 
@@ -201,8 +201,8 @@ def test_learning_rate_warms_up_then_decays_by_the_formula(compose_train, traine
     assert saved["lr_schedulers"][0]["last_epoch"] == TOTAL_STEPS
 
     # Every validation epoch's Dice, the best of which is the run's.
-    history = json.loads((run / "metrics.json").read_text())["val_dice_history"]
-    assert history == metrics["val_dice_history"]
+    history = json.loads((run / "metrics.json").read_text())["epoch_val_dice"]
+    assert history == metrics["epoch_val_dice"]
     assert len(history) == 3 and max(history) == metrics["val_dice"]
     assert history[metrics["best_epoch"]] == metrics["val_dice"]
 
@@ -235,9 +235,9 @@ def test_resume_continues_the_schedule_and_the_dice_history(compose_train, train
     assert resumed.lrs == pytest.approx(straight.lrs[2 * STEPS_PER_EPOCH :], rel=1e-9)
     assert resumed.final == pytest.approx(straight.final, abs=1e-12)
     # The history holds the epochs before the crash too.
-    assert len(metrics["val_dice_history"]) == 3
-    assert metrics["val_dice_history"] == pytest.approx(reference["val_dice_history"], abs=1e-6)
-    assert max(metrics["val_dice_history"]) == metrics["val_dice"]
+    assert len(metrics["epoch_val_dice"]) == 3
+    assert metrics["epoch_val_dice"] == pytest.approx(reference["epoch_val_dice"], abs=1e-6)
+    assert max(metrics["epoch_val_dice"]) == metrics["val_dice"]
 
 
 def test_schedule_formula_edge_cases():

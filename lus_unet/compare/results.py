@@ -26,7 +26,7 @@ def entry_summary(overrides: list[str], fold_metrics: list[dict[str, Any]]) -> d
         "seconds": round(sum(float(m["train_seconds"]) for m in fold_metrics), 1),
         "params": int(fold_metrics[0]["params_total"]),
         "best_epochs": {str(m["fold"]): m["best_epoch"] for m in fold_metrics},
-        "history": {str(m["fold"]): m["val_dice_history"] for m in fold_metrics},
+        "history": {str(m["fold"]): m["epoch_val_dice"] for m in fold_metrics},
     }
 
 
