@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Download, here, the wheels of the Python packages that the lent GPU machines lack, into .gpu_wheels/
-# (git-ignored through .git/info/exclude), for scripts/gpu_bench.sh to install there (it has no
-# network). Those machines run Python 3.12 on x86-64 with torch, lightning, torchmetrics,
-# numpy, scipy, scikit-image, opencv-python-headless, h5py, tifffile and tensorboard already
-# installed; these are the rest of lus_unet's imports, at the versions of this project's .venv.
+# On a machine with network access, download the wheels of the Python packages that a GPU host
+# without network access lacks, into .gpu_wheels/ (git-ignored through .git/info/exclude), for
+# scripts/gpu_bench.sh to install there. The host is assumed to run Python 3.12 on x86-64 with
+# torch, lightning, torchmetrics, numpy, scipy, scikit-image, opencv-python-headless, h5py,
+# tifffile and tensorboard installed; these are the rest of lus_unet's imports, at the versions
+# of this project's .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

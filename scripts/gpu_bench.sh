@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The GPU part of `make bench`, prepared for a lent H100/H200 machine (x86-64, Python 3.12 with
-# torch, no network). About 5 minutes on one H100; it stops itself after BENCH_TIMEOUT seconds.
+# The GPU part of `make bench`, for an H100/H200 host without network access (x86-64, Python 3.12
+# with torch). About 5 minutes on one H100; it stops itself after BENCH_TIMEOUT seconds.
 #
-#   1. Here, once: bash scripts/fetch_gpu_wheels.sh  (missing packages' wheels -> .gpu_wheels/)
-#   2. Device tool: run(command="bash scripts/gpu_bench.sh", carry=[".gpu_wheels"],
-#                       timeout_s=540)
+#   1. On a machine with network access, once: bash scripts/fetch_gpu_wheels.sh
+#      (the missing packages' wheels -> .gpu_wheels/)
+#   2. Copy the repository with .gpu_wheels/ to the GPU host and run: bash scripts/gpu_bench.sh
 #
-# It writes results.json, summary.md and bench.log into $OUT (the device tool's output folder;
-# outputs/bench-gpu when run elsewhere). The figures are written after every section, so a run
+# It writes results.json, summary.md and bench.log into $OUT if set (e.g. a batch system's
+# output folder), else outputs/bench-gpu. The figures are written after every section, so a run
 # stopped by the time limit still returns what it measured. The CPU sections that need no GPU
 # (despeckle, loader and model throughput) run too: the loader workers needed to keep this GPU
 # fed come from this machine's own loader speed.
