@@ -45,23 +45,25 @@ def torchvision_states() -> dict[str, dict[str, torch.Tensor]]:
 
 
 @pytest.fixture(scope="module")
-def fake_vgg16_file(
+def fake_weight_files(
     torchvision_states: dict[str, dict[str, torch.Tensor]], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A file in torchvision's VGG16 state-dict format."""
-    path = tmp_path_factory.mktemp("weights") / VGG16_FILENAME
-    torch.save(torchvision_states["vgg16"], path)
-    return path
+) -> dict[str, Path]:
+    """Files in torchvision's state-dict format per encoder (VGG16-BN with its BN buffers)."""
+    folder = tmp_path_factory.mktemp("weights")
+    files = {"vgg16": folder / VGG16_FILENAME, "vgg16_bn": folder / VGG16_BN_FILENAME}
+    for encoder, path in files.items():
+        torch.save(torchvision_states[encoder], path)
+    return files
 
 
 @pytest.fixture(scope="module")
-def fake_vgg16_bn_file(
-    torchvision_states: dict[str, dict[str, torch.Tensor]], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A file in torchvision's VGG16-BN state-dict format, batch-norm buffers included."""
-    path = tmp_path_factory.mktemp("weights") / VGG16_BN_FILENAME
-    torch.save(torchvision_states["vgg16_bn"], path)
-    return path
+def fake_vgg16_file(fake_weight_files: dict[str, Path]) -> Path:
+    return fake_weight_files["vgg16"]
+
+
+@pytest.fixture(scope="module")
+def fake_vgg16_bn_file(fake_weight_files: dict[str, Path]) -> Path:
+    return fake_weight_files["vgg16_bn"]
 
 
 def test_weights_file_loads_into_the_encoder(fake_vgg16_file: Path) -> None:
