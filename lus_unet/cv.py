@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import statistics
-from pathlib import Path
 from typing import Any
 
-from lus_unet.utils import write_json_atomic, write_text_atomic
+from lus_unet.run_folder import RunFolder
+
+log = logging.getLogger(__name__)
 
 
 def summarize_folds(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
@@ -43,9 +45,20 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_cv_summary(run_dir: Path, fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
-    """Write ``cv_summary.json`` and ``cv_summary.md`` into ``run_dir`` and return the summary."""
+def write_cv_summary(folder: RunFolder, fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """Summarise the folds, write the summary (JSON and Markdown) into ``folder``, log it.
+
+    Args:
+        folder: the cross-validation folder holding the ``fold_<k>`` runs.
+        fold_metrics: each fold's ``metrics.json``.
+    """
     summary = summarize_folds(fold_metrics)
-    write_json_atomic(run_dir / "cv_summary.json", summary)
-    write_text_atomic(run_dir / "cv_summary.md", summary_markdown(summary))
+    folder.write_cv_summary(summary, summary_markdown(summary))
+    log.info(
+        "Cross-validation: highest Dice %.4f (fold %d), mean %.4f +- %.4f",
+        summary["highest"],
+        summary["highest_fold"],
+        summary["mean"],
+        summary["std"],
+    )
     return summary

@@ -20,30 +20,30 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from lus_unet.data.preprocess import resize_mask
+from lus_unet.config.inference import EvaluateConfig
+from lus_unet.config.validate import validate
 from lus_unet.errors import ConfigError
-from lus_unet.evaluation.cases import Case, ReadSettings, folder_cases, split_cases
+from lus_unet.evaluation.cases import Case, folder_cases, split_cases
 from lus_unet.evaluation.checkpoints import (
     LoadedCheckpoint,
     load_checkpoint,
     load_checkpoints,
     resolve_checkpoints,
-    run_dir_of,
 )
 from lus_unet.evaluation.inference import (
     InferenceSettings,
     batched,
     binary_mask,
-    network_input,
     resize_probabilities,
 )
-from lus_unet.evaluation.metrics import _as_spacing, case_metrics
 from lus_unet.evaluation.report import write_report
+from lus_unet.metrics.case import case_metrics
+from lus_unet.metrics.masks import as_spacing
+from lus_unet.run_folder import run_dir_of
 from lus_unet.utils import CONFIG_DIR, exit_on_user_error, write_text_atomic
 
 log = logging.getLogger(__name__)
 
-RESOLUTIONS = ("network", "original")
 EVALUATION_DIR = "evaluation"
 
 
@@ -53,13 +53,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     Args:
         cfg: the evaluate configuration.
     """
-    if not cfg.checkpoint:
-        raise ConfigError("checkpoint=<.ckpt file | run folder | CV run folder> is required")
-    if cfg.resolution not in RESOLUTIONS:
-        raise ConfigError(f"resolution must be one of {RESOLUTIONS}, got {cfg.resolution!r}")
+    validate(cfg, EvaluateConfig)
     if cfg.output_dir and Path(cfg.output_dir).expanduser().exists():
         raise ConfigError(f"output_dir {cfg.output_dir} already exists; refusing to overwrite it")
-    spacing = _spacing(cfg.spacing_mm)
+    spacing = as_spacing(cfg.spacing_mm)
     settings = InferenceSettings.from_config(cfg)
     specs = [cfg.checkpoint] if isinstance(cfg.checkpoint, str) else list(cfg.checkpoint)
     paths = resolve_checkpoints(specs)
@@ -72,7 +69,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         cases_from = "each checkpoint's own validation split (split.json)"
         for path in paths:
             model = load_checkpoint(path, device)
-            root, cases = split_cases(model.run_dir, model.run_config)
+            root, cases = split_cases(model.run_dir, model.spec)
             roots.append(str(root))
             rows += scorer.score([model], cases, labels[path])
         _check_disjoint(rows)
@@ -82,8 +79,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         roots.append(str(root))
         models = load_checkpoints(paths, device)
         label = labels[paths[0]] if len(paths) == 1 else f"ensemble_of_{len(paths)}"
-        read = ReadSettings.from_data_config(OmegaConf.to_container(cfg.data, resolve=True))
-        rows += scorer.score(models, folder_cases(root, read), label)
+        # The run's reader and preprocessing; the folder's own reader keys, where given.
+        spec = models[0].spec
+        read = spec.read.overridden(OmegaConf.to_container(cfg.data, resolve=True))
+        rows += scorer.score(models, folder_cases(root, read, spec.preprocess), label)
     out_dir = _make_output_dir(cfg.output_dir, Path(str(specs[0])).expanduser())
     summary = write_report(
         out_dir,
@@ -126,50 +125,38 @@ class _Scorer:
     ) -> list[dict[str, Any]]:
         """One row per case: id, model label, source, flipped and every metric."""
         ensemble = self.settings.ensemble(models)
-        preprocess = models[0].preprocess
         batch_size = self.settings.batch_size_for(models)
         rows = []
         progress = tqdm(cases, desc=f"Evaluating {label}", unit="frame", leave=False)
         for batch in batched(progress, batch_size):
-            inputs = []
-            for case in batch:
-                image, _ = network_input(case.image, case.source, case.id, preprocess)
-                inputs.append(image[:, ::-1] if case.flipped else image)
-            for case, prob in zip(batch, ensemble(np.stack(inputs)), strict=True):
-                pred, target, spacing = self._at_resolution(case, prob, preprocess.image_size)
+            probs = ensemble(np.stack([case.image for case in batch]))
+            for case, prob in zip(batch, probs, strict=True):
+                pred, target, spacing = self._at_resolution(case, prob)
                 metrics = case_metrics(pred, target, spacing)
                 row = {"id": case.id, "model": label, "source": str(case.source)}
                 rows.append({**row, "flipped": case.flipped, **metrics})
         return rows
 
     def _at_resolution(
-        self, case: Case, prob: np.ndarray, size: tuple[int, int]
+        self, case: Case, prob: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
         """Prediction, ground truth and pixel spacing at the configured resolution."""
         s = self.settings
+        original = case.original_mask
         if self.resolution == "network":
-            # As training validates: the mask resized to the network's size, then mirrored.
-            target = resize_mask(case.mask, size)
+            # As training validates: against the mask at the network's size.
+            target = case.mask
             pred = binary_mask(prob, s.threshold, s.largest_component)
             spacing = self.spacing and (
-                self.spacing[0] * case.mask.shape[0] / size[0],
-                self.spacing[1] * case.mask.shape[1] / size[1],
+                self.spacing[0] * original.shape[0] / target.shape[0],
+                self.spacing[1] * original.shape[1] / target.shape[1],
             )
         else:
-            target = case.mask
-            full = resize_probabilities(prob, case.mask.shape)
+            target = original
+            full = resize_probabilities(prob, original.shape)
             pred = binary_mask(full, s.threshold, s.largest_component)
             spacing = self.spacing
-        if case.flipped:
-            target = target[:, ::-1]
         return pred, target, spacing
-
-
-def _spacing(value: Any) -> tuple[float, float] | None:
-    try:
-        return _as_spacing(value)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"spacing_mm: {error}") from None
 
 
 def _labels(paths: Sequence[Path]) -> dict[Path, str]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from lus_unet.errors import ConfigError
+from lus_unet.run_folder import FOLD_PREFIX
 
 _RANGE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
 
@@ -49,6 +50,23 @@ def is_fold_range(value: Any) -> bool:
     return isinstance(value, str) and _RANGE.match(value) is not None
 
 
+def fold_config(cfg: DictConfig, fold: int, resume: bool) -> DictConfig:
+    """A copy of a fold range's ``cfg`` for one of its folds.
+
+    ``fold`` is set, so fold-dependent values (``init_from``) resolve.
+
+    Args:
+        cfg: the range's configuration.
+        fold: the fold.
+        resume: whether this fold continues an interrupted run.
+    """
+    fold_cfg = cfg.copy()
+    with open_dict(fold_cfg):
+        fold_cfg.fold = fold
+        fold_cfg.resume = resume
+    return fold_cfg
+
+
 def fold_dir(value: Any) -> str:
     """Run sub-folder of a fold spec: ``holdout``, ``fold_<k>``, or ``.`` for a range.
 
@@ -57,7 +75,7 @@ def fold_dir(value: Any) -> str:
     """
     if value is None:
         return "holdout"
-    return "." if is_fold_range(value) else f"fold_{value}"
+    return "." if is_fold_range(value) else f"{FOLD_PREFIX}{value}"
 
 
 def fold_arg(value: Any) -> str:

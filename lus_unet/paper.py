@@ -16,8 +16,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from omegaconf import DictConfig, OmegaConf
+
+from lus_unet.config.paper import PaperProfile
+from lus_unet.config.validate import validate
+from lus_unet.errors import ConfigError
 from lus_unet.report.__main__ import build_report
-from lus_unet.utils import exit_on_user_error
+from lus_unet.utils import CONFIG_DIR, exit_on_user_error
 
 log = logging.getLogger("lus_unet.paper")
 
@@ -42,32 +47,43 @@ GRID = (
     Stage("xunet_ft_bbfrozen", "xunet", ("lus400",)),
 )
 
-# Overrides per profile: common ones, then per model. `cpu` shrinks everything (tiny widths,
-# 32x32 frames, 3 epochs at 100x the paper's learning rates, the embedded data) so that the
-# whole grid runs on 2 cores in about half an hour; its numbers only show the machinery works.
-PROFILES: dict[str, dict[str, list[str]]] = {
-    "gpu": {"all": ["trainer=gpu"], "xunet": [], "vunet": []},
-    "cpu": {
-        "all": [
-            "trainer.accelerator=cpu",
-            "trainer.max_epochs=3",
-            # Keeps each stage's lr ratio (TL 1e-5 : FT 5e-6) while learning in 3 epochs.
-            "lr_scale=100",
-            "data.image_size=[32,32]",
-            "data.num_workers=0",
-            "image_log_every_n_epochs=1",
-        ],
-        "xunet": ["model.base_channels=8"],
-        "vunet": ["model.encoder_weights=null"],  # no ImageNet file offline: random trunk
-    },
-}
-PAPER_DIRS = {"gpu": "outputs/paper", "cpu": "outputs/paper-cpu"}
+# The machine profiles: conf/paper/<profile>.yaml (train overrides and the run folder root).
+PROFILE_DIR = Path(CONFIG_DIR) / "paper"
+
+
+def profile_names() -> list[str]:
+    """The profiles ``--profile`` takes: the files of ``conf/paper/``."""
+    return sorted(path.stem for path in PROFILE_DIR.glob("*.yaml"))
+
+
+def load_profile(name: str) -> DictConfig:
+    """A profile, checked against :class:`~lus_unet.config.paper.PaperProfile`.
+
+    Args:
+        name: ``gpu``, ``cpu`` or another file's name in ``conf/paper/``.
+    """
+    path = PROFILE_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"--profile {name}: no {path}; valid: {', '.join(profile_names())}")
+    profile = OmegaConf.load(path)
+    validate(profile, PaperProfile)
+    return profile
 
 
 def stage_command(
     stage: Stage, profile: str, paper_dir: str, n_folds: int, launcher: str | None, extra: list[str]
 ) -> list[str]:
-    """The multirun command line of one stage."""
+    """The multirun command line of one stage.
+
+    Args:
+        stage: the stage.
+        profile: the machine profile's name (``conf/paper/<profile>.yaml``).
+        paper_dir: the root of the grid's run folders.
+        n_folds: folds per cross-validated stage.
+        launcher: a Hydra launcher (None: Hydra's default, one job after another).
+        extra: more overrides for every stage, last.
+    """
+    machine = load_profile(profile)
     overrides = [f"experiment={stage.experiment}", f"paths.paper_dir={paper_dir}"]
     if stage.sizes:
         overrides.append(f"size={','.join(stage.sizes)}")
@@ -75,7 +91,7 @@ def stage_command(
         overrides.append(f"+fold=range({n_folds})")
     if launcher:
         overrides.append(f"hydra/launcher={launcher}")
-    overrides += PROFILES[profile]["all"] + PROFILES[profile][stage.model]
+    overrides += [*machine.all, *machine.models[stage.model]]
     return [sys.executable, "-m", "lus_unet.train", "-m", *overrides, *extra]
 
 
@@ -101,15 +117,15 @@ def run_grid(
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m lus_unet.paper", description=__doc__)
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="gpu")
-    parser.add_argument("--paper-dir", help="run folder root (default: outputs/paper[-cpu])")
+    parser.add_argument("--profile", choices=profile_names(), default="gpu")
+    parser.add_argument("--paper-dir", help="run folder root (default: the profile's paper_dir)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--launcher", help="Hydra launcher, e.g. joblib or slurm")
     parser.add_argument("extra", nargs="*", help="more Hydra overrides for every stage")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    paper_dir = args.paper_dir or PAPER_DIRS[args.profile]
     with exit_on_user_error():
+        paper_dir = args.paper_dir or load_profile(args.profile).paper_dir
         failed = run_grid(args.profile, paper_dir, args.folds, args.launcher, args.extra)
         build_report(Path(paper_dir), Path(paper_dir) / "report")
     if failed:

@@ -17,14 +17,15 @@ import numpy as np
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
-from lus_unet.errors import ConfigError
+from lus_unet.config.inference import PredictConfig
+from lus_unet.config.validate import validate
+from lus_unet.data.frames import prepare_frame
 from lus_unet.evaluation.checkpoints import load_checkpoints, resolve_checkpoints
 from lus_unet.evaluation.frames import iter_raw_frames, list_frame_files
 from lus_unet.evaluation.inference import (
     InferenceSettings,
     batched,
     binary_mask,
-    network_input,
     resize_probabilities,
 )
 from lus_unet.evaluation.prediction_files import PredictionWriter, display_image
@@ -39,24 +40,23 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     Args:
         cfg: the predict configuration.
     """
-    if not cfg.checkpoint:
-        raise ConfigError("checkpoint=<.ckpt file | run folder | CV run folder> is required")
-    if not cfg.input:
-        raise ConfigError("input=<frame file or folder of frames> is required")
+    validate(cfg, PredictConfig)
     settings = InferenceSettings.from_config(cfg)
     out_dir = Path(cfg.output_dir).expanduser()
     writer = PredictionWriter(out_dir, cfg.overlays, cfg.probabilities)
-    files = list_frame_files(Path(cfg.input).expanduser())
-    writer.check_free([f.stem for f in files])
     specs = [cfg.checkpoint] if isinstance(cfg.checkpoint, str) else list(cfg.checkpoint)
     models = load_checkpoints(resolve_checkpoints(specs), settings.torch_device())
+    # The training run's reader and preprocessing; the MAT keys given here, where given.
+    spec = models[0].spec
+    read = spec.read.overridden({"mat_key": cfg.mat_key, "frame_axis": cfg.frame_axis})
+    preprocess = spec.preprocess
+    files = list_frame_files(Path(cfg.input).expanduser(), read.suffixes)
+    writer.check_free([f.stem for f in files])
     ensemble = settings.ensemble(models)
-    preprocess = models[0].preprocess
     progress = tqdm(files, desc="Predicting", unit="file")
-    frames = iter_raw_frames(progress, cfg.mat_key, cfg.frame_axis)
     n_frames = 0
-    for batch in batched(frames, settings.batch_size_for(models)):
-        inputs = [network_input(f.image, f.source, f.id, preprocess) for f in batch]
+    for batch in batched(iter_raw_frames(progress, read), settings.batch_size_for(models)):
+        inputs = [prepare_frame(f.image, f.source, f.id, preprocess) for f in batch]
         probs = ensemble(np.stack([image for image, _ in inputs]))
         for frame, (_, kind), prob in zip(batch, inputs, probs, strict=True):
             # Resized before thresholding, so the mask's edge follows the smooth probability.

@@ -12,6 +12,8 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from lus_unet.config.model import SummaryConfig
+from lus_unet.config.validate import validate
 from lus_unet.models import build_model, freeze_groups, group_counts
 from lus_unet.models.groups import GroupCount
 from lus_unet.utils import CONFIG_DIR, exit_on_user_error
@@ -45,7 +47,12 @@ def options_line(options: dict[str, Any]) -> str:
 
 
 def summarize(cfg: DictConfig) -> str:
-    """Build the configured model without pre-trained weights, freeze it, and tabulate it."""
+    """Build the configured model without pre-trained weights, freeze it, and tabulate it.
+
+    Args:
+        cfg: the summary configuration (``conf/summary.yaml``).
+    """
+    validate(cfg, SummaryConfig)
     options = OmegaConf.to_container(cfg.model, resolve=True)
     shown = options_line(options)
     if "encoder_weights" in options:

@@ -178,7 +178,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], case: Case, 
 @pytest.mark.parametrize("name", list(CASES))
 def test_checker_names_the_file_and_the_problem(case_roots, tmp_path, name):
     case, root = CASES[name], case_roots[name]
-    result = run_module("lus_unet.data.check", *case_args(case, root), cwd=tmp_path)
+    result = run_module("lus_unet.check", *case_args(case, root), cwd=tmp_path)
     assert_one_line_error(result, case, root)
 
 
@@ -209,7 +209,7 @@ def test_checker_lists_every_bad_file_and_counts_the_good_ones(tmp_path):
     write_array(root / "masks/zz.png", np.zeros((24, 16), np.uint8))
     write_array(root / "images/f4.png", np.full((24, 16), 5, np.uint8))
     (root / "images/notes.txt").write_text("not data")
-    result = run_module("lus_unet.data.check", f"data.root={root}", cwd=tmp_path)
+    result = run_module("lus_unet.check", f"data.root={root}", cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = result.stdout.splitlines()
     expected = {
@@ -234,7 +234,7 @@ def test_checker_summarises_a_good_folder(tmp_path):
     cine_mismatch(root)
     (root / "masks/clip.mat").unlink()
     write_array(root / "masks/clip.mat", np.zeros((24, 16, 3), np.uint8), mat_name="roi")
-    result = run_module("lus_unet.data.check", f"data.root={root}", "~size", cwd=tmp_path)
+    result = run_module("lus_unet.check", f"data.root={root}", "size=all", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = dict(line.split(None, 1) for line in result.stdout.splitlines() if "  " in line)
     rows = {key: value.strip() for key, value in rows.items()}

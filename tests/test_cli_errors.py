@@ -1,8 +1,9 @@
-"""Bad input through the evaluate, predict and train CLIs: one line naming the file or key.
+"""Bad input through the evaluate, predict, train and summary CLIs: one line naming the file or key.
 
 Every case exits with status 1 and no traceback, and one line of its output names the file
 (or the config key) together with the problem. Only ``HYDRA_FULL_ERROR=1`` shows the
-traceback. The data-folder cases of the checker and of training are in ``test_bad_input.py``.
+traceback. The data-folder cases of the checker and of training are in ``test_bad_input.py``;
+the schema itself, key by key, in ``test_config_schema.py``.
 
 The cases run as ``python -m`` calls batched in one interpreter (:func:`conftest.run_modules`),
 so the imports are paid once; one case also runs in its own process, to show the batch
@@ -30,6 +31,7 @@ from test_reliability import _Payload
 from lus_unet.data.synthetic import lus_frame
 
 EVALUATE, PREDICT, TRAIN = "lus_unet.evaluate", "lus_unet.predict", "lus_unet.train"
+SUMMARY = "lus_unet.summary"
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,10 @@ CASES: dict[str, CliCase] = {
         problem="already exists; refusing to overwrite it",
     ),
     "unknown resolution": evaluate(
-        "checkpoint={ckpt}", "resolution=full", where="resolution", problem="must be one of"
+        "checkpoint={ckpt}",
+        "resolution=full",
+        where="resolution=full",
+        problem="unknown value; valid: network, original",
     ),
     # predict: the input frames and the output folder
     "corrupt MAT frame": predict(
@@ -137,7 +142,10 @@ CASES: dict[str, CliCase] = {
         "refusing to overwrite predictions",
     ),
     "unknown probabilities format": predict(
-        "input={w}/frames_good", "probabilities=tiff", where="probabilities", problem="one of"
+        "input={w}/frames_good",
+        "probabilities=tiff",
+        where="probabilities=tiff",
+        problem="unknown value; valid: none, npy, png16",
     ),
     # train: config keys and run folders (data folders: test_bad_input.py)
     "unknown model.name": train(
@@ -174,6 +182,82 @@ CASES: dict[str, CliCase] = {
     "finished run folder": train(
         where="{w}/finished", problem="already holds a finished run", run="{w}/finished"
     ),
+    # Wrong types, out-of-range values, impossible combinations: the config schema's, each
+    # refused before any work (distance_metrics_every_n_epochs=abc used to fail mid-training,
+    # trainer.max_epochs=-1 to train forever).
+    "lr not a number": train("lr=abc", where="lr=abc", problem="must be a number"),
+    "seed not an integer": train("seed=abc", where="seed=abc", problem="must be an integer"),
+    "image size of words": train(
+        "data.image_size=[a,b]", where="data.image_size=[a, b]", problem="[height, width]"
+    ),
+    "image size a single number": train(
+        "data.image_size=32", where="data.image_size=32", problem="[height, width]"
+    ),
+    "n_folds not an integer": train(
+        "data.n_folds=abc", where="data.n_folds=abc", problem="must be an integer"
+    ),
+    "zero base channels": train(
+        "model.base_channels=0", where="model.base_channels=0", problem="must be at least 1"
+    ),
+    "decoder of two levels": train(
+        "model.decoder_convs=[1,1]",
+        where="model.decoder_convs=[1, 1]",
+        problem="needs 4 integers >= 1",
+    ),
+    "GPU the machine lacks": (
+        train("trainer.accelerator=gpu", where="trainer.accelerator=gpu", problem="no CUDA GPU")
+        if not torch.cuda.is_available()
+        else train(
+            "trainer.accelerator=gpu",
+            f"trainer.devices={torch.cuda.device_count() + 1}",
+            where=f"trainer.devices={torch.cuda.device_count() + 1}",
+            problem="GPU(s)",
+        )
+    ),
+    "run folder that is a file": train(
+        where="hydra.run.dir={w}/a_file", problem="is a file, not a folder", run="{w}/a_file"
+    ),
+    "distance metrics period not an integer": train(
+        "distance_metrics_every_n_epochs=abc",
+        where="distance_metrics_every_n_epochs=abc",
+        problem="must be an integer",
+    ),
+    "training without end": train(
+        "trainer.max_epochs=-1", where="trainer.max_epochs=-1", problem="must be an integer >= 1"
+    ),
+    "summary of a width that is no number": CliCase(
+        SUMMARY,
+        ("model.base_channels=abc",),
+        "model.base_channels=abc",
+        "must be an integer",
+    ),
+    "predict batch size not a number": predict(
+        "input={w}/frames_good",
+        "batch_size=abc",
+        where="batch_size=abc",
+        problem="must be an integer or null",
+    ),
+    "predict threshold out of range": predict(
+        "input={w}/frames_good",
+        "threshold=1.5",
+        where="threshold=1.5",
+        problem="must be between 0 and 1, exclusive",
+    ),
+    "predict overlays not a boolean": predict(
+        "input={w}/frames_good",
+        "overlays=maybe",
+        where="overlays=maybe",
+        problem="must be true or false",
+    ),
+    "evaluate batch size zero": evaluate(
+        "checkpoint={ckpt}", "batch_size=0", where="batch_size=0", problem="must be at least 1"
+    ),
+    "evaluate threshold not a number": evaluate(
+        "checkpoint={ckpt}", "threshold=abc", where="threshold=abc", problem="must be a number"
+    ),
+    "evaluate n_worst negative": evaluate(
+        "checkpoint={ckpt}", "n_worst=-1", where="n_worst=-1", problem="must be at least 0"
+    ),
 }
 FULL_ERROR_CASE = "garbage checkpoint"  # run once more with HYDRA_FULL_ERROR=1
 
@@ -192,6 +276,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, tiny_cv_run: Path) -> Pa
     wider["hyper_parameters"]["run_config"]["model"]["base_channels"] = 8
     torch.save(wider, w / "wider.ckpt")
     (w / "empty_run").mkdir()
+    (w / "a_file").write_text("not a folder")
 
     _, frame, _ = lus_frame(seed=7, index=0)
     scipy.io.savemat(_folder(w / "frames_good") / "a.mat", {"frame": frame})

@@ -128,7 +128,7 @@ def test_cli_refuses_an_unknown_reference(tmp_path):
         "lus_unet.compare", "reference=nope", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path
     )
     assert result.returncode == 1
-    assert "reference='nope' is not an entry" in result.stderr + result.stdout
+    assert "reference=nope: not an entry; entries: reference" in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
 
 

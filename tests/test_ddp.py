@@ -13,9 +13,9 @@ from conftest import compose_config, run_module, tiny_overrides
 from lightning.pytorch.strategies import DDPStrategy
 from omegaconf import OmegaConf
 
+from lus_unet.metrics.batch import binarize, dice_per_image
 from lus_unet.models import build_model
 from lus_unet.training.losses import SegmentationLoss
-from lus_unet.training.metrics import binarize, dice_per_image
 from lus_unet.training.performance import PerformanceCallback
 
 
@@ -32,8 +32,8 @@ def restore_cudnn_benchmark():
 def test_every_key_of_each_trainer_config_is_consumed(name):
     cfg = compose_config("train", f"trainer={name}")
     args = OmegaConf.to_container(cfg.trainer, resolve=True)
-    performance = args.pop("performance", None)
-    callbacks = [PerformanceCallback(**performance)] if performance is not None else []
+    performance = OmegaConf.to_container(cfg.performance)  # not a Trainer argument
+    callbacks = [PerformanceCallback(**performance)]
     if args["accelerator"] == "gpu" and not torch.cuda.is_available():
         args["accelerator"] = "cpu"  # the rest of the config must still be accepted
     # An unknown key raises TypeError here: every key is a Trainer or callback argument.
@@ -41,7 +41,7 @@ def test_every_key_of_each_trainer_config_is_consumed(name):
     if name in ("gpu", "ddp"):
         assert trainer.precision == "bf16-mixed"
         assert torch.backends.cudnn.benchmark
-        assert performance == {"channels_last": True, "compile": False}
+    assert performance == {"channels_last": True, "compile": False}
     if name == "ddp":
         assert isinstance(trainer.strategy, DDPStrategy)
         assert trainer.num_nodes == 1

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lus_unet.data.discover import SourcePair, discover_pairs, natural_key, scan_pairs
+from lus_unet.data.discover import discover_pairs, natural_key, scan_pairs
+from lus_unet.data.pairs import SourcePair
 from lus_unet.errors import ConfigError, DataError
 
 
@@ -170,7 +171,7 @@ def test_scan_collects_every_problem_and_pairs_the_rest(tmp_path: Path) -> None:
     assert "ambiguous: d.png has the same id 'd'" in problems["images/d.tif"]
     with pytest.raises(DataError) as err:
         discover_pairs(tmp_path)
-    check(err, tmp_path / "images/d.tif", "4 more problems", "python -m lus_unet.data.check")
+    check(err, tmp_path / "images/d.tif", "4 more problems", "python -m lus_unet.check")
 
 
 def test_jpeg_is_data_only_when_asked(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Evaluation metrics against hand-made masks with known answers and a brute-force reference."""
+"""Per-case metrics (lus_unet.metrics) against hand-made masks, known answers, brute force."""
 
 from __future__ import annotations
 
@@ -6,27 +6,21 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy import ndimage
 
-from lus_unet.evaluation.metrics import (
+from lus_unet.metrics.batch import dice_per_image, iou_per_image
+from lus_unet.metrics.case import (
     CHEAP_METRICS,
     DISTANCE_METRICS,
     DISTANCE_METRICS_PX,
-    assd,
-    boundary,
     case_metrics,
-    contour_length,
-    contour_length_ratio,
-    dice,
-    hd95,
-    iou,
-    outside_largest_fraction,
-    precision,
-    recall,
-    spurious_components,
-    summarize,
-    surface_distances,
 )
+from lus_unet.metrics.components import outside_largest_fraction, spurious_components
+from lus_unet.metrics.contours import contour_length, contour_length_ratio
+from lus_unet.metrics.distances import assd, boundary, hd95, surface_distances
+from lus_unet.metrics.overlap import dice, iou, precision, recall
+from lus_unet.metrics.summary import summarize
 
 SPACING = (0.5, 2.0)
 
@@ -323,3 +317,30 @@ def test_summarize_statistics_on_known_numbers() -> None:
     assert summarize([]) == {}
     with pytest.raises(ValueError, match="non-finite"):
         summarize([{"a": float("nan")}])
+
+
+# ------------------------------------------------- one case = the single metrics, training
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_case_metrics_are_the_single_metrics_and_the_training_logs(seed: int) -> None:
+    pred, target = blobs(seed), blobs(seed + 10)
+    m = case_metrics(pred, target, spacing=SPACING)
+    single = {
+        "dice": dice(pred, target),
+        "iou": iou(pred, target),
+        "precision": precision(pred, target),
+        "recall": recall(pred, target),
+        "spurious_components": spurious_components(pred, target),
+        "outside_largest_fraction": outside_largest_fraction(pred),
+        "contour_length_ratio": contour_length_ratio(pred, target, SPACING),
+        "hd95_px": hd95(pred, target),
+        "assd_px": assd(pred, target),
+        "hd95_mm": hd95(pred, target, SPACING),
+        "assd_mm": assd(pred, target, SPACING),
+    }
+    assert m == pytest.approx(single, rel=1e-12)
+    # Validation logs val/dice and val/iou from the batch functions: the same numbers.
+    p, t = (torch.from_numpy(a[None]).to(torch.float64) for a in (pred, target))
+    assert dice_per_image(p, t).item() == pytest.approx(m["dice"], rel=1e-12)
+    assert iou_per_image(p, t).item() == pytest.approx(m["iou"], rel=1e-12)

@@ -16,7 +16,7 @@ from conftest import compose_config
 from lus_unet.errors import ConfigError
 from lus_unet.evaluate import evaluate
 from lus_unet.evaluation.checkpoints import load_checkpoint
-from lus_unet.evaluation.metrics import CHEAP_METRICS, DISTANCE_METRICS
+from lus_unet.metrics.case import CHEAP_METRICS, DISTANCE_METRICS
 from lus_unet.training.module import SegmentationModule
 
 FOLDS = ("fold_0", "fold_1")

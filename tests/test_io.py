@@ -11,8 +11,8 @@ import scipy.io
 import tifffile
 from PIL import Image
 
-from lus_unet.data.discover import SourcePair
 from lus_unet.data.io import FrameRecord, iter_frames, read_array, read_mask, to_grayscale
+from lus_unet.data.pairs import SourcePair
 from lus_unet.errors import ConfigError, DataError
 
 _MATLAB_CLASS = {

@@ -22,9 +22,10 @@ from lightning.pytorch.callbacks import Callback, LearningRateMonitor
 from torch import nn
 
 from lus_unet.errors import ConfigError
-from lus_unet.train import HPARAM_AXES, train
+from lus_unet.train import train
 from lus_unet.training.module import SegmentationModule
 from lus_unet.training.optim import LRSchedule, build_scheduler
+from lus_unet.training.trainer import HPARAM_AXES
 
 # 16 training samples in batches of 4: 4 steps per epoch, 12 in 3 epochs.
 THREE_EPOCHS = [*tiny_overrides("xunet"), "trainer.max_epochs=3", "trainer.log_every_n_steps=1"]

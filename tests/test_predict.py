@@ -156,7 +156,7 @@ def test_bad_inputs_stop_with_one_line(tiny_cv_run, mat_frame, tmp_path):
         _predict(tmp_path, tiny_cv_run / "fold_0", mat_frame.parent)
     with pytest.raises(ConfigError, match=r"input=.* is required"):
         _predict(tmp_path, tiny_cv_run / "fold_0", "null")
-    with pytest.raises(ConfigError, match="threshold must be between 0 and 1"):
+    with pytest.raises(ConfigError, match=r"^threshold=1\.5: must be between 0 and 1"):
         _predict(tmp_path, tiny_cv_run / "fold_0", mat_frame, "threshold=1.5")
 
 

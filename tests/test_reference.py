@@ -82,11 +82,10 @@ def test_reference_groups_partition_its_parameters() -> None:
 
 
 @needs_monai
-def test_reference_rejects_bad_features_and_options() -> None:
+def test_reference_rejects_bad_features() -> None:
+    # Options it does not take are the config schema's (test_config_schema.py).
     with pytest.raises(ConfigError, match=r"model\.features=\[16, 16, 32\]: needs six"):
         build_model("reference", features=[16, 16, 32])
-    with pytest.raises(ConfigError, match=r"unknown option.*base_channels.*valid: features"):
-        build_model("reference", base_channels=4)
 
 
 def test_missing_monai_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:

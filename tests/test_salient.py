@@ -12,7 +12,7 @@ from PIL import Image
 
 from lus_unet.data.io import to_grayscale
 from lus_unet.data.salient_datamodule import SalientDataModule
-from lus_unet.errors import ConfigError, DataError
+from lus_unet.errors import DataError
 from lus_unet.train import train
 
 
@@ -72,13 +72,10 @@ def test_holdout_without_fold_and_grouped_kfold_with_one(tmp_path):
     assert sorted(val_ids) == sorted(f"f{k}" for k in range(10))  # the folds partition the set
 
 
-def test_synthetic_default_and_unknown_options(tmp_path):
+def test_synthetic_default(tmp_path):
+    # Unknown keys are the config schema's (test_config_schema.py).
     dm = SalientDataModule(cache_dir=str(tmp_path), synthetic={"n_images": 5, "seed": 3})
     assert dm.data_root == tmp_path / "synthetic" / "salient-v1-n5-seed3"
-    with pytest.raises(ConfigError, match=r"unknown option\(s\) \['mat_key'\]"):
-        SalientDataModule(mat_key="frame")
-    with pytest.raises(ConfigError, match=r"data.synthetic: unknown key\(s\) \['n_frames'\]"):
-        SalientDataModule(synthetic={"n_frames": 5})
 
 
 def test_fast_dev_run_on_salient_data(compose_train, tmp_path):

@@ -25,8 +25,8 @@ from lus_unet.data.synthetic import (
     lus_frame,
     synth_salient_image,
 )
-from lus_unet.data.threshold_baseline import best_global_threshold_dice, main, synthetic_baseline
 from lus_unet.errors import DataError
+from lus_unet.threshold_baseline import best_global_threshold_dice, main, synthetic_baseline
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +147,7 @@ def test_best_threshold_separable_case() -> None:
 
 
 def test_baseline_cli_logs_the_result(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="lus_unet.data.threshold_baseline"):
+    with caplog.at_level(logging.INFO, logger="lus_unet.threshold_baseline"):
         main(["--n-frames", "2", "--size", "32"])
     assert "mean Dice = " in caplog.text
 

@@ -11,8 +11,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from lus_unet.compare.plot import plot_curves
 from lus_unet.compare.results import check_same_splits, entry_summary, results_markdown
-from lus_unet.compare.runner import run_entry
-from lus_unet.errors import ConfigError
+from lus_unet.compare.runner import fold_config, run_entry
+from lus_unet.config.compare import CompareConfig
+from lus_unet.config.train import check_train_config
+from lus_unet.config.validate import validate
+from lus_unet.folds import parse_fold_spec
+from lus_unet.run_folder import FOLD_PREFIX
 from lus_unet.utils import CONFIG_DIR, exit_on_user_error, write_json_atomic, write_text_atomic
 
 log = logging.getLogger("lus_unet.compare")
@@ -24,16 +28,12 @@ def compare(cfg: DictConfig) -> dict[str, Any]:
     Returns:
         The results (``results.json``'s content).
     """
+    validate(cfg, CompareConfig)
     entries = {str(name): list(overlay) for name, overlay in cfg.entries.items()}
-    if cfg.reference not in entries:
-        raise ConfigError(
-            f"compare: reference={cfg.reference!r} is not an entry; entries: {', '.join(entries)}"
-        )
-    if not cfg.folds:
-        raise ConfigError("compare: folds is empty; give at least one fold, e.g. folds=[0]")
-    # The reference trains first: its figures are the yardstick, and a broken setup shows early.
-    names = [cfg.reference, *(name for name in entries if name != cfg.reference)]
     run_dir = Path(cfg.paths.output_dir)
+    check_entries(cfg, entries, run_dir)
+    # The reference trains first: its figures are the yardstick.
+    names = [cfg.reference, *(name for name in entries if name != cfg.reference)]
     fold_metrics = {name: run_entry(cfg, name, entries[name], run_dir / name) for name in names}
     folds = [int(fold) for fold in cfg.folds]
     check_same_splits(run_dir, names, folds)
@@ -60,6 +60,22 @@ def compare(cfg: DictConfig) -> dict[str, Any]:
         )
     log.info("Results in %s", run_dir)
     return results
+
+
+def check_entries(cfg: DictConfig, entries: dict[str, list[str]], run_dir: Path) -> None:
+    """Check the train config of every entry's every fold, so that none fails after hours.
+
+    Args:
+        cfg: the comparison's configuration.
+        entries: entry name -> its overlay.
+        run_dir: the comparison's folder.
+    """
+    for name, overlay in entries.items():
+        for fold in cfg.folds:
+            fold_dir = run_dir / name / f"{FOLD_PREFIX}{int(fold)}"
+            train_cfg = fold_config(cfg, overlay, int(fold), fold_dir)
+            check_train_config(train_cfg)
+            parse_fold_spec(train_cfg.fold, train_cfg.data.n_folds)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="compare")

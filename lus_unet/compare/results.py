@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from lus_unet.cv import summarize_folds
 from lus_unet.errors import ConfigError
+from lus_unet.run_folder import RunFolder
 
 
 def entry_summary(overrides: list[str], fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
@@ -40,9 +40,9 @@ def check_same_splits(run_dir: Path, entries: list[str], folds: list[int]) -> No
     """
     for fold in folds:
         first, *others = entries
-        expected = _split(run_dir / first / f"fold_{fold}")
+        expected = _split(RunFolder(run_dir / first).fold(fold))
         for name in others:
-            if _split(run_dir / name / f"fold_{fold}") != expected:
+            if _split(RunFolder(run_dir / name).fold(fold)) != expected:
                 raise ConfigError(
                     f"compare: entry '{name}' trained or validated on other samples than "
                     f"'{first}' in fold {fold}; an entry's overrides must not change the data "
@@ -50,8 +50,8 @@ def check_same_splits(run_dir: Path, entries: list[str], folds: list[int]) -> No
                 )
 
 
-def _split(fold_dir: Path) -> tuple[list[str], list[str]]:
-    split = json.loads((fold_dir / "split.json").read_text())
+def _split(fold: RunFolder) -> tuple[list[str], list[str]]:
+    split = fold.read_split()
     return split["train"], split["val"]
 
 

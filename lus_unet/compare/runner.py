@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from lus_unet.errors import ConfigError
+from lus_unet.run_folder import RunFolder
 from lus_unet.train import train
 from lus_unet.utils import CONFIG_DIR
 
@@ -61,20 +61,18 @@ def fold_config(cfg: DictConfig, overlay: Sequence[str], fold: int, fold_dir: Pa
 
 def run_fold(train_cfg: DictConfig, fold_dir: Path, resume: bool) -> dict[str, Any]:
     """Train one fold (or keep it, when resuming a comparison) and return its metrics."""
-    metrics_file = fold_dir / "metrics.json"
-    if resume and metrics_file.is_file():
-        stored = OmegaConf.load(fold_dir / "config.yaml")
+    folder = RunFolder(fold_dir)
+    if resume and folder.finished:
         fresh = OmegaConf.to_container(train_cfg, resolve=True)
         fresh["fold"] = train_cfg.fold
-        if OmegaConf.to_container(stored) != fresh:
+        if folder.read_config() != fresh:
             raise ConfigError(
                 f"compare resume=true: {fold_dir} was trained with another configuration; "
                 "resume with the same settings, or start a new comparison (another hydra.run.dir)"
             )
         log.info("Keeping finished fold %s", fold_dir)
-        return json.loads(metrics_file.read_text())
-    started = (fold_dir / "checkpoints" / "last.ckpt").is_file()
-    train_cfg.resume = bool(resume and started)
+        return folder.read_metrics()
+    train_cfg.resume = bool(resume and folder.last_checkpoint.is_file())
     return train(train_cfg)
 
 
@@ -82,7 +80,7 @@ def run_entry(cfg: DictConfig, name: str, overlay: Sequence[str], entry_dir: Pat
     """Train entry ``name`` on every fold of ``cfg.folds``; returns the per-fold metrics."""
     results = []
     for fold in cfg.folds:
-        fold_dir = entry_dir / f"fold_{int(fold)}"
+        fold_dir = RunFolder(entry_dir).fold(int(fold)).path
         log.info("compare: entry %s, fold %d -> %s", name, int(fold), fold_dir)
         results.append(
             run_fold(fold_config(cfg, overlay, int(fold), fold_dir), fold_dir, cfg.resume)

@@ -30,8 +30,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from lus_unet.data.discover import SourcePair
 from lus_unet.data.frames import FrameSet, ReadOptions, preprocess_pairs
+from lus_unet.data.pairs import SourcePair
 from lus_unet.data.preprocess import PreprocessConfig
 from lus_unet.errors import DataError
 

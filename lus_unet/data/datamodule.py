@@ -25,11 +25,11 @@ class FolderDataModule(L.LightningDataModule):
     """Frames and masks of a data folder (or its synthetic default), split by group.
 
     Subclasses name their :class:`DataSpec` class in ``spec_class``; the keyword arguments are
-    that spec's (the keys of the ``data`` config plus ``fold`` and ``seed``), and an unknown one
-    is a :class:`~lus_unet.errors.ConfigError`.
+    that spec's (the keys of the ``data`` config, checked by the config schema, plus ``fold``
+    and ``seed``).
 
     Attributes:
-        spec: the validated settings.
+        spec: the settings.
         frames: the preprocessed frames (after :meth:`setup`).
         samples: the samples drawn from them (after :meth:`setup`).
         split: training and validation sample indices (after :meth:`setup`).
@@ -39,7 +39,7 @@ class FolderDataModule(L.LightningDataModule):
 
     def __init__(self, **options: Any) -> None:
         super().__init__()
-        self.spec = self.spec_class.from_options(options)
+        self.spec = self.spec_class(**options)
         self.frames: FrameSet | None = None
         self.samples: SampleTable | None = None
         self.split: Split | None = None

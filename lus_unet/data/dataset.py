@@ -7,12 +7,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from lus_unet.data.network_input import as_network_input
+
 
 class SegmentationDataset(Dataset):
     """Frames and masks as ``{"image": (3, H, W), "mask": (1, H, W)}`` float tensors.
 
-    The grayscale frame is repeated to three channels (the networks' input); no ImageNet
-    normalisation, as in the paper (pixel values in [0, 1]).
+    The image is the networks' input (:func:`as_network_input`: the grayscale frame repeated
+    to three channels, pixel values in [0, 1]).
 
     Args:
         images: (N, H, W) float32 frames in [0, 1].
@@ -50,6 +52,5 @@ class SegmentationDataset(Dataset):
             self.transform.set_random_seed(int(torch.randint(0, 2**31 - 1, ())))
             out = self.transform(image=np.ascontiguousarray(image), mask=np.ascontiguousarray(mask))
             image, mask = out["image"], out["mask"]
-        image_t = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
         mask_t = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))
-        return {"image": image_t.unsqueeze(0).expand(3, -1, -1).clone(), "mask": mask_t[None]}
+        return {"image": as_network_input(image), "mask": mask_t[None]}

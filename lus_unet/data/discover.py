@@ -23,18 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lus_unet.data.io import IMAGE_SUFFIXES
+from lus_unet.data.pairs import SourcePair
 from lus_unet.errors import ConfigError, DataError
 
 _JUNK = {"thumbs.db", "desktop.ini"}
-
-
-@dataclass(frozen=True)
-class SourcePair:
-    """An image file and its mask file, with the sample id they share."""
-
-    id: str
-    image: Path
-    mask: Path
 
 
 @dataclass
@@ -85,7 +77,7 @@ def discover_pairs(
             raise DataError(
                 first.path,
                 f"{first.problem}; {more} more problem{'s' if more > 1 else ''} in this folder "
-                "(python -m lus_unet.data.check lists them all)",
+                "(python -m lus_unet.check lists them all)",
             )
         raise first
     return scan.pairs

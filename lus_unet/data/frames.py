@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,22 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from lus_unet.data.discover import SourcePair, discover_pairs
-from lus_unet.data.io import IMAGE_SUFFIXES, FrameRecord, iter_frames
-from lus_unet.data.preprocess import PreprocessConfig, preprocess_frame, resize_mask, resolve_kind
+from lus_unet.data.discover import discover_pairs
+from lus_unet.data.io import (
+    IMAGE_SUFFIXES,
+    FrameRecord,
+    iter_frames,
+    read_image,
+    split_frames,
+)
+from lus_unet.data.pairs import SourcePair
+from lus_unet.data.preprocess import (
+    FrameKind,
+    PreprocessConfig,
+    preprocess_frame,
+    resize_mask,
+    resolve_kind,
+)
 from lus_unet.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -41,6 +55,20 @@ class ReadOptions:
     mask_threshold: float | None = None
     suffixes: tuple[str, ...] = IMAGE_SUFFIXES
 
+    def overridden(self, keys: Mapping[str, Any]) -> ReadOptions:
+        """These options with the reader keys that ``keys`` sets (not None) replaced.
+
+        Lets an entry point read another folder with a run's reader, changing only what the
+        user gives (e.g. ``data.image_dir``); ``suffixes`` belong to the data kind and stay.
+
+        Args:
+            keys: e.g. an entry point's ``data`` config; keys that are no reader field are
+                ignored.
+        """
+        names = set(self.__dataclass_fields__) - {"suffixes"}
+        given = {k: v for k, v in keys.items() if k in names and v is not None}
+        return dataclasses.replace(self, **given)
+
     def fingerprint(self) -> dict[str, Any]:
         """All fields as a JSON-able dict (for cache keys)."""
         fields = asdict(self)
@@ -54,6 +82,32 @@ class ReadOptions:
             root: the data folder.
         """
         return discover_pairs(root, self.image_dir, self.mask_dir, suffixes=self.suffixes)
+
+    def records(self, pair: SourcePair) -> Iterator[FrameRecord]:
+        """The checked frames of one image/mask pair, with their ids and raw arrays.
+
+        Args:
+            pair: the image and mask files.
+        """
+        return iter_frames(
+            pair,
+            self.mat_key,
+            self.frame_axis,
+            self.mask_threshold,
+            self.mask_mat_key,
+            suffixes=self.suffixes,
+        )
+
+    def image_frames(self, path: Path) -> Iterator[tuple[str, np.ndarray]]:
+        """The frames of an image file without a mask (for prediction), with their ids.
+
+        The ids are those training gives: the file's stem, or ``<stem>_f<k>`` in a cine stack.
+
+        Args:
+            path: the image file.
+        """
+        image = read_image(path, self.mat_key, suffixes=self.suffixes)
+        return split_frames(path.stem, image, self.frame_axis)
 
 
 @dataclass
@@ -88,8 +142,35 @@ class PreprocessedFrame:
     mask: np.ndarray  # (H, W) uint8 {0, 1}
 
 
+def prepare_frame(
+    image: np.ndarray, source: Path, frame_id: str, preprocess: PreprocessConfig
+) -> tuple[np.ndarray, FrameKind]:
+    """One frame as read from its file -> the network's (H, W) input in [0, 1], and its kind.
+
+    The one per-frame preprocessing: training, evaluation and prediction all come here.
+
+    Args:
+        image: the 2-D frame as read (native dtype).
+        source: its file (the suffix decides ``kind: auto``).
+        frame_id: the frame's id, for error messages.
+        preprocess: despeckling, compression and resizing settings.
+
+    Raises:
+        DataError: naming the file, for a frame the preprocessing cannot handle (non-finite,
+            all zero, ...).
+    """
+    kind = resolve_kind(preprocess.kind, source, image.dtype)
+    try:
+        return preprocess_frame(image, kind, preprocess), kind
+    except ValueError as error:
+        raise DataError(source, f"frame {frame_id}: {error}") from error
+
+
 def iter_preprocessed(
-    pair: SourcePair, preprocess: PreprocessConfig, options: ReadOptions
+    pair: SourcePair,
+    preprocess: PreprocessConfig,
+    options: ReadOptions,
+    only: Container[str] | None = None,
 ) -> Iterator[PreprocessedFrame]:
     """Read, validate and preprocess the frames of one image/mask pair.
 
@@ -97,24 +178,15 @@ def iter_preprocessed(
         pair: the image and mask files.
         preprocess: despeckling, compression and resizing settings.
         options: the reader settings.
+        only: preprocess only the frames with these ids (None = every frame).
 
     Raises:
         DataError: naming the file, for anything unreadable or unusable in it.
     """
-    records = iter_frames(
-        pair,
-        options.mat_key,
-        options.frame_axis,
-        options.mask_threshold,
-        options.mask_mat_key,
-        suffixes=options.suffixes,
-    )
-    for record in records:
-        kind = resolve_kind(preprocess.kind, record.source, record.image.dtype)
-        try:
-            image = preprocess_frame(record.image, kind, preprocess)
-        except ValueError as error:
-            raise DataError(record.source, f"frame {record.id}: {error}") from error
+    for record in options.records(pair):
+        if only is not None and record.id not in only:
+            continue
+        image, kind = prepare_frame(record.image, record.source, record.id, preprocess)
         yield PreprocessedFrame(
             record, kind, image, resize_mask(record.mask, preprocess.image_size)
         )

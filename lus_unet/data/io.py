@@ -11,6 +11,7 @@ MATLAB's rows x cols x frames. Only MAT files hold cine stacks: a 3-D PNG/TIFF a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +26,17 @@ from PIL import Image
 from lus_unet.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
-    from lus_unet.data.discover import SourcePair
+    from lus_unet.data.pairs import SourcePair
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".mat", ".tif", ".tiff", ".png")
 # JPEG is lossy, so it is no LUS format (its artefacts look like speckle and its masks are not
 # binary); photo sets such as XPIE ship JPEG images, so their readers opt in to it.
 JPEG_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg")
+
+# The frame axis of a 3-D MAT cine stack: 0, 1, 2 or their negative forms.
+FRAME_AXES: tuple[int, ...] = (-3, -2, -1, 0, 1, 2)
+# Frame k of a cine file gets the id <file id>_f<k>; this pattern recognises such ids.
+_CINE_ID = "{}_f[0-9]+"
 
 # MATLAB classes a v7.3 variable may have and still be a frame; 'char', 'cell', 'struct',
 # 'function_handle' and objects are not pixel data.
@@ -89,6 +95,80 @@ def _read_named(
     else:
         array = _read_pillow(path)
     return _check_array(path, array), name
+
+
+def read_image(
+    path: Path, mat_key: str | None = None, *, suffixes: tuple[str, ...] = IMAGE_SUFFIXES
+) -> np.ndarray:
+    """Read an image file as training reads it: a 2-D frame or cine stack, colour made grey.
+
+    Args:
+        path: the file; its suffix (case-insensitive) picks the reader.
+        mat_key: for .mat files, the variable to read (None: the file's single candidate).
+        suffixes: the file types accepted (see :func:`read_array`).
+
+    Returns:
+        A 2-D (H, W) frame or, for a MAT file, possibly a 3-D cine stack (see
+        :func:`split_frames`).
+    """
+    return _read_image_named(Path(path), mat_key, suffixes)[0]
+
+
+def _read_image_named(
+    path: Path, mat_key: str | None, suffixes: tuple[str, ...]
+) -> tuple[np.ndarray, str | None]:
+    """:func:`read_image` and the MAT variable the array came from (None for images)."""
+    array, name = _read_named(path, mat_key, suffixes)
+    if _is_colour(path, array):
+        array = to_grayscale(array)
+    return array, name
+
+
+def check_frame_axis(frame_axis: int) -> int:
+    """The frame axis of 3-D MAT cine stacks if valid, else a ConfigError.
+
+    Args:
+        frame_axis: the ``frame_axis`` setting.
+    """
+    if isinstance(frame_axis, bool) or frame_axis not in FRAME_AXES:
+        raise ConfigError(f"data.frame_axis must be 0, 1 or 2, got {frame_axis!r}")
+    return frame_axis
+
+
+def split_frames(
+    file_id: str, array: np.ndarray, frame_axis: int = 2
+) -> Iterator[tuple[str, np.ndarray]]:
+    """The 2-D frames of one file with their ids: the only place frame ids are made.
+
+    A 2-D array is one frame whose id is ``file_id``. A 3-D array is a cine stack indexed by
+    ``frame_axis``: frame k gets the id ``<file_id>_f<k>``, k zero-padded to the number of
+    digits of N-1 (f0..f4 for 5 frames, f000..f119 for 120), so ids sort in frame order.
+
+    Args:
+        file_id: the id of the file (a pair id, or a file stem).
+        array: the file's 2-D frame or 3-D stack (see :func:`read_image`).
+        frame_axis: the frame axis of a 3-D stack (2 = MATLAB's rows x cols x frames).
+    """
+    if array.ndim == 2:
+        yield file_id, array
+        return
+    stack = np.moveaxis(array, check_frame_axis(frame_axis), -1)
+    count = stack.shape[-1]
+    width = len(str(count - 1))
+    for k in range(count):
+        # One frame at a time: a long clip is not copied whole.
+        yield f"{file_id}_f{k:0{width}d}", np.ascontiguousarray(stack[..., k])
+
+
+def is_frame_of(frame_id: str, file_id: str) -> bool:
+    """Whether :func:`split_frames` can give the id ``frame_id`` to a frame of file ``file_id``.
+
+    Args:
+        frame_id: a frame id, e.g. from a run's ``split.json``.
+        file_id: the id of a file (a pair id).
+    """
+    pattern = _CINE_ID.format(re.escape(file_id))
+    return frame_id == file_id or re.fullmatch(pattern, frame_id) is not None
 
 
 def to_grayscale(array: np.ndarray) -> np.ndarray:
@@ -202,11 +282,10 @@ def iter_frames(
 ) -> Iterator[FrameRecord]:
     """Read an image/mask pair and yield one checked record per frame.
 
-    A 2-D image gives one record with id = pair id. A 3-D MAT image is a cine stack: its
-    ``frame_axis`` is the frame index, and frame k gets id ``<id>_f<k>`` with k zero-padded to
-    the number of digits of N-1 (f0..f4 for 5 frames, f000..f119 for 120), all sharing the
-    group ``<id>`` so that frames of one clip never straddle a split. Colour PNG/TIFF images
-    are converted with :func:`to_grayscale`.
+    A 2-D image gives one record with id = pair id. A 3-D MAT image is a cine stack whose
+    frames get the ids of :func:`split_frames` (``<id>_f<k>``), all sharing the group ``<id>``
+    so that frames of one clip never straddle a split. Colour PNG/TIFF images are converted
+    with :func:`to_grayscale`.
 
     Args:
         pair: the image and mask files.
@@ -217,11 +296,8 @@ def iter_frames(
         mask_mat_key: the variable to read from a .mat mask (None: its single candidate).
         suffixes: the file types accepted (see :func:`read_array`).
     """
-    if frame_axis not in (-3, -2, -1, 0, 1, 2):
-        raise ConfigError(f"data.frame_axis must be 0, 1 or 2, got {frame_axis!r}")
-    image, image_variable = _read_named(pair.image, mat_key, suffixes)
-    if _is_colour(pair.image, image):
-        image = to_grayscale(image)
+    check_frame_axis(frame_axis)
+    image, image_variable = _read_image_named(pair.image, mat_key, suffixes)
     mask, mask_variable = _read_mask_named(pair.mask, mask_mat_key, mask_threshold, suffixes)
     if image.shape != mask.shape:
         raise DataError(
@@ -229,23 +305,17 @@ def iter_frames(
             f"mask is {_describe_shape(mask.shape)} but its image {pair.image.name} is "
             f"{_describe_shape(image.shape)}; they must have the same shape",
         )
-    if image.ndim == 2:
-        _check_not_constant(pair.image, image, None)
-        yield FrameRecord(pair.id, pair.id, image, mask, pair.image, image_variable, mask_variable)
-        return
-    image = np.moveaxis(image, frame_axis, -1)
-    mask = np.moveaxis(mask, frame_axis, -1)
-    count = image.shape[-1]
-    width = len(str(count - 1))
-    stack_shape = tuple(image.shape)
-    for k in range(count):
-        frame = np.ascontiguousarray(image[..., k])
-        _check_not_constant(pair.image, frame, k)
+    cine = image.ndim == 3
+    stack_shape = tuple(np.moveaxis(image, frame_axis, -1).shape) if cine else None
+    frames = split_frames(pair.id, image, frame_axis)
+    masks = split_frames(pair.id, mask, frame_axis)
+    for k, ((frame_id, frame), (_, frame_mask)) in enumerate(zip(frames, masks, strict=True)):
+        _check_not_constant(pair.image, frame, k if cine else None)
         yield FrameRecord(
-            f"{pair.id}_f{k:0{width}d}",
+            frame_id,
             pair.id,
             frame,
-            np.ascontiguousarray(mask[..., k]),
+            frame_mask,
             pair.image,
             image_variable,
             mask_variable,

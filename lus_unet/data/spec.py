@@ -1,19 +1,17 @@
-"""Data sets as configured by ``data.*``: validated settings, loading, sampling and splitting.
+"""Data sets as configured by ``data.*``: settings, loading, sampling and splitting.
 
 A spec is everything about a data set except the PyTorch loaders, so that the data checker
-(:mod:`lus_unet.data.check`) can use it without importing torch or Lightning. Each
+(:mod:`lus_unet.check`) can use it without importing torch or Lightning. Each
 LightningDataModule wraps one spec class; :data:`SPECS` maps the config's ``_target_`` to it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
-from lus_unet.data.augment import check_augmentation
 from lus_unet.data.cache import load_frame_set_cached
 from lus_unet.data.frames import FrameSet, ReadOptions, load_frame_set
 from lus_unet.data.io import IMAGE_SUFFIXES, JPEG_SUFFIXES
@@ -21,14 +19,12 @@ from lus_unet.data.preprocess import PreprocessConfig
 from lus_unet.data.samples import (
     SampleTable,
     build_sample_table,
-    check_split_mode,
     split_samples,
 )
 from lus_unet.data.splits import Split
 from lus_unet.data.synthetic import (
     GENERATOR_VERSION,
     LUS_PROFILE_VERSIONS,
-    LUS_PROFILES,
     generate_lus_dataset,
     generate_salient_dataset,
 )
@@ -36,10 +32,11 @@ from lus_unet.errors import ConfigError
 
 
 class DataSpec(ABC):
-    """A folder of images and masks (or its embedded synthetic default), validated on creation.
+    """A folder of images and masks (or its embedded synthetic default).
 
     Subclasses set the synthetic generator, the accepted file types and the preprocessing
-    (``self.preprocess``, a :class:`PreprocessConfig`).
+    (``self.preprocess``, a :class:`PreprocessConfig`). The entry points check the values
+    first, against the config schema (:mod:`lus_unet.config.data`).
 
     Args:
         root: the data folder; None = the embedded synthetic set, generated on first use under
@@ -97,9 +94,9 @@ class DataSpec(ABC):
         self.root = Path(root).expanduser() if root else None
         self.cache_dir = Path(cache_dir).expanduser()
         self.cache = bool(cache)
-        self.image_size = image_size  # validated by the subclass's PreprocessConfig
-        self.batch_size = _positive_int("batch_size", batch_size)
-        self.num_workers = _positive_int("num_workers", num_workers, minimum=0)
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.num_workers = num_workers
         self.n_folds = n_folds
         self.fold = fold
         self.val_fraction = val_fraction
@@ -109,46 +106,13 @@ class DataSpec(ABC):
         self.group_by = group_by
         self.split_mode = split
         self.augment = augment
-        self.synthetic = self._check_synthetic(synthetic)
+        self.synthetic = {**self.synthetic_defaults, **(synthetic or {})}
         self.read = ReadOptions(
             image_dir=image_dir,
             mask_dir=mask_dir,
             mask_threshold=mask_threshold,
             suffixes=self.suffixes,
         )
-        # Fail on a bad name now, before any data is generated or read.
-        check_augmentation(augment)
-        check_split_mode(split)
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> DataSpec:
-        """Build a spec from the ``data`` config's keys, refusing keys it does not take.
-
-        Args:
-            options: the keys of the ``data`` config (without ``_target_``).
-        """
-        accepted = {
-            name
-            for klass in cls.__mro__
-            if "__init__" in vars(klass) and klass is not object
-            for name, param in inspect.signature(klass.__init__).parameters.items()
-            if param.kind is inspect.Parameter.KEYWORD_ONLY
-        }
-        unknown = sorted(set(options) - accepted)
-        if unknown:
-            valid = ", ".join(sorted(accepted))
-            raise ConfigError(f"data={cls.kind}: unknown option(s) {unknown}; valid: {valid}")
-        return cls(**options)
-
-    def _check_synthetic(self, synthetic: dict[str, Any] | None) -> dict[str, Any]:
-        values = {**self.synthetic_defaults, **(synthetic or {})}
-        unknown = sorted(set(values) - set(self.synthetic_defaults))
-        if unknown:
-            raise ConfigError(
-                f"data.synthetic: unknown key(s) {unknown}; valid: "
-                f"{', '.join(self.synthetic_defaults)}"
-            )
-        return values
 
     @abstractmethod
     def synthetic_name(self) -> str:
@@ -252,13 +216,6 @@ class LUSSpec(DataSpec):
         **common: Any,
     ) -> None:
         super().__init__(**common)
-        if self.synthetic["profile"] not in LUS_PROFILES:
-            raise ConfigError(
-                f"data.synthetic.profile={self.synthetic['profile']!r}: unknown profile; "
-                f"valid: {', '.join(LUS_PROFILES)}"
-            )
-        if frame_axis not in (-3, -2, -1, 0, 1, 2):
-            raise ConfigError(f"data.frame_axis must be 0, 1 or 2, got {frame_axis!r}")
         self.preprocess = PreprocessConfig(**{**(preprocess or {}), "image_size": self.image_size})
         self.read = dataclasses.replace(
             self.read, mat_key=mat_key, mask_mat_key=mask_mat_key, frame_axis=frame_axis
@@ -327,10 +284,20 @@ def spec_from_config(data: dict[str, Any], **overrides: Any) -> DataSpec:
         raise ConfigError(
             f"data._target_: {target!r} is not a known data module; valid: {', '.join(SPECS)}"
         )
-    return SPECS[target].from_options({**options, **overrides})
+    return SPECS[target](**{**options, **overrides})
 
 
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"data.{name}={value!r}: must be an integer >= {minimum}")
-    return value
+def spec_from_run_config(run_config: dict[str, Any]) -> DataSpec:
+    """The data spec a training run used, from its stored configuration.
+
+    The one way evaluation, prediction, reports and init checks rebuild a run's readers and
+    preprocessing: its ``data`` section with the run's ``fold`` and ``seed``, exactly as the
+    train entry point builds its data module.
+
+    Args:
+        run_config: the run's resolved configuration (``config.yaml``, or a checkpoint's
+            ``hyper_parameters.run_config``).
+    """
+    return spec_from_config(
+        run_config["data"], fold=run_config.get("fold"), seed=run_config["seed"]
+    )

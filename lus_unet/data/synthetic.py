@@ -14,7 +14,7 @@ uncompensated depth attenuation, an additive noise floor and multiplicative, axi
 Rayleigh speckle. The rib mask is the cortex band under the arc (40-90 rows thick at the apex,
 thinning towards the rib's ends). The rib's brightness fades along the arc and with depth in
 the band, while the pleura, A-lines and fascia are about as bright as it, so a global
-intensity threshold scores poorly (see :mod:`lus_unet.data.threshold_baseline`); the arc's
+intensity threshold scores poorly (see :mod:`lus_unet.threshold_baseline`); the arc's
 shape and the shadow below identify it. The realistic profile
 (:mod:`lus_unet.data.synthetic_realistic`) keeps the contract, the ids and the mask's geometry
 and is harder: physical (PSF-convolved) speckle, per-frame gain and TGC errors, ribs cut by

@@ -18,7 +18,7 @@ pleural line, A-lines, rib arcs with the same cortex-band mask) and then makes i
   square root of the clean intensity plus that of an electronic noise floor.
 
 A global intensity threshold scores below 0.5 mean Dice on it (see
-:mod:`lus_unet.data.threshold_baseline`); the rib stays identifiable by its arc and shadow.
+:mod:`lus_unet.threshold_baseline`); the rib stays identifiable by its arc and shadow.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Evaluation: per-case metrics that measure the defects Dice hides, and their summaries."""
+"""Evaluation: checkpoint loading, inference, the cases to score, prediction files, reports."""

@@ -10,8 +10,8 @@ re-specified by hand.
 
 from __future__ import annotations
 
+import functools
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +21,14 @@ import torch
 from torch import nn
 
 from lus_unet.data.preprocess import PreprocessConfig
+from lus_unet.data.spec import DataSpec, spec_from_run_config
 from lus_unet.errors import ConfigError, WeightsError
 from lus_unet.models import build_model
 from lus_unet.models.weights import load_state_dict_file
+from lus_unet.run_folder import BEST_CHECKPOINT_PATH, CHECKPOINT_SUFFIX, RunFolder, run_dir_of
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_SUFFIX = ".ckpt"
-BEST_CHECKPOINT = Path("checkpoints") / "best.ckpt"
-FOLD_DIR = re.compile(r"fold_(\d+)")
 # SegmentationModule holds the network as ``self.net``.
 NET_PREFIX = "net."
 
@@ -53,29 +52,15 @@ class LoadedCheckpoint:
         """The run folder: the parent of ``checkpoints/``, else the file's own folder."""
         return run_dir_of(self.path)
 
+    @functools.cached_property
+    def spec(self) -> DataSpec:
+        """The data spec the network was trained with: its readers and preprocessing."""
+        return spec_from_run_config(self.run_config)
+
     @property
     def preprocess(self) -> PreprocessConfig:
         """The preprocessing the network was trained with."""
-        return preprocess_config(self.run_config)
-
-
-def run_dir_of(path: Path) -> Path:
-    """The run folder of a checkpoint file (``<run>/checkpoints/<name>.ckpt`` -> ``<run>``).
-
-    Args:
-        path: a checkpoint file.
-    """
-    return path.parent.parent if path.parent.name == "checkpoints" else path.parent
-
-
-def preprocess_config(run_config: dict[str, Any]) -> PreprocessConfig:
-    """The preprocessing of a training run: ``data.preprocess`` at ``data.image_size``.
-
-    Args:
-        run_config: a run's resolved configuration, as stored in its checkpoint.
-    """
-    data = run_config["data"]
-    return PreprocessConfig(**{**data.get("preprocess", {}), "image_size": data["image_size"]})
+        return self.spec.preprocess
 
 
 def resolve_checkpoints(specs: str | Path | Sequence[str | Path]) -> list[Path]:
@@ -109,18 +94,12 @@ def _resolve_one(path: Path) -> list[Path]:
         return [path]
     if not path.exists():
         raise ConfigError(f"checkpoint: {path} does not exist")
-    if (path / BEST_CHECKPOINT).is_file():
-        return [path / BEST_CHECKPOINT]
-    folds = sorted(
-        (int(match.group(1)), child / BEST_CHECKPOINT)
-        for child in path.iterdir()
-        if (match := FOLD_DIR.fullmatch(child.name)) and (child / BEST_CHECKPOINT).is_file()
-    )
-    if folds:
-        return [file for _, file in folds]
+    found = RunFolder(path).best_checkpoints()
+    if found:
+        return found
     raise ConfigError(
-        f"checkpoint: no checkpoint in {path}: expected {BEST_CHECKPOINT} (a run folder) or "
-        f"fold_<k>/{BEST_CHECKPOINT} (a cross-validation run folder), or pass a .ckpt file"
+        f"checkpoint: no checkpoint in {path}: expected {BEST_CHECKPOINT_PATH} (a run folder) "
+        f"or fold_<k>/{BEST_CHECKPOINT_PATH} (a cross-validation run folder), or pass a .ckpt file"
     )
 
 

@@ -1,10 +1,12 @@
-"""Inference: preprocessed frames -> mean probability of an ensemble -> binary masks."""
+"""Inference: preprocessed frames -> mean probability of an ensemble -> binary masks.
+
+Frames are preprocessed by :func:`lus_unet.data.frames.prepare_frame`, as in training.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -12,19 +14,14 @@ import torch
 from scipy import ndimage
 from torch import nn
 
-from lus_unet.data.preprocess import (
-    FrameKind,
-    PreprocessConfig,
-    preprocess_frame,
-    resize_image,
-    resolve_kind,
-)
-from lus_unet.errors import ConfigError, DataError
+from lus_unet.data.network_input import as_network_input
+from lus_unet.data.preprocess import resize_image
+from lus_unet.errors import ConfigError
 from lus_unet.evaluation.checkpoints import LoadedCheckpoint, resolve_device
 
 T = TypeVar("T")
 
-# Components are 8-connected, as in lus_unet.evaluation.metrics.
+# Components are 8-connected, as in lus_unet.metrics.components.
 _BLOCK = ndimage.generate_binary_structure(2, 2)
 
 
@@ -96,9 +93,7 @@ class Ensemble:
         Args:
             images: a batch of preprocessed frames.
         """
-        x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(self.device)
-        # The networks take the grayscale frame repeated to 3 channels (SegmentationDataset).
-        x = x[:, None].expand(-1, 3, -1, -1).contiguous()
+        x = as_network_input(images).to(self.device)
         total = torch.zeros((x.shape[0], 1, *x.shape[2:]), device=self.device)
         for net in self.nets:
             total += torch.sigmoid(net(x))
@@ -106,27 +101,6 @@ class Ensemble:
                 total += torch.sigmoid(net(x.flip(-1))).flip(-1)
         terms = len(self.nets) * (2 if self.tta else 1)
         return (total / terms)[:, 0].cpu().numpy()
-
-
-def network_input(
-    frame: np.ndarray, source: Path, frame_id: str, cfg: PreprocessConfig
-) -> tuple[np.ndarray, FrameKind]:
-    """A raw frame preprocessed as in training, with the frame kind it was treated as.
-
-    Args:
-        frame: the 2-D frame as read from its file.
-        source: the file (its suffix decides ``kind: auto``).
-        frame_id: the frame's id, for error messages.
-        cfg: the training run's preprocessing.
-
-    Raises:
-        DataError: a frame the preprocessing cannot handle (non-finite, all zero, ...).
-    """
-    kind = resolve_kind(cfg.kind, source, frame.dtype)
-    try:
-        return preprocess_frame(frame, kind, cfg), kind
-    except ValueError as error:
-        raise DataError(source, f"frame {frame_id}: {error}") from error
 
 
 def resize_probabilities(prob: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from lus_unet.data.preprocess import FrameKind, log_compress, to_unit_range
 from lus_unet.errors import ConfigError
-from lus_unet.training.visualize import overlay
+from lus_unet.figures.overlay import overlay
 
 PROBABILITY_FORMATS: tuple[str, ...] = ("none", "npy", "png16")
 MASK_DIR, OVERLAY_DIR, PROBABILITY_DIR = "masks", "overlays", "probabilities"

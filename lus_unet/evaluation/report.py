@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lus_unet.evaluation.metrics import summarize
+from lus_unet.metrics.summary import summarize
 from lus_unet.utils import write_json_atomic, write_text_atomic
 
 CASES_CSV = "cases.csv"

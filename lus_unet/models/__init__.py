@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from torch import nn
 
-from lus_unet.errors import ConfigError
 from lus_unet.models.blocks import ACTIVATIONS, NORMS
 from lus_unet.models.groups import PARAMETER_GROUPS, freeze_groups, group_counts
 from lus_unet.models.reference import ReferenceUNet, build_reference
@@ -70,18 +68,13 @@ MODEL_NAMES = tuple(BUILDERS)
 
 
 def build_model(name: str, **options: Any) -> nn.Module:
-    """Build a network by name; ``options`` are the ``model`` config's other keys.
+    """Build a network by name.
 
-    Raises:
-        ConfigError: for an unknown model name or an option the model does not take.
+    The names and options are checked by the config schema (:mod:`lus_unet.config.model`)
+    before this is called.
+
+    Args:
+        name: a key of :data:`BUILDERS`.
+        **options: the ``model`` config's other keys, the builder's keyword arguments.
     """
-    if name not in BUILDERS:
-        raise ConfigError(f"model.name: unknown model '{name}'; valid: {', '.join(BUILDERS)}")
-    builder = BUILDERS[name]
-    accepted = set(inspect.signature(builder).parameters)
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        raise ConfigError(
-            f"model={name}: unknown option(s) {unknown}; valid: {', '.join(sorted(accepted))}"
-        )
-    return builder(**options)
+    return BUILDERS[name](**options)

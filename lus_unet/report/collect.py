@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
+
+from lus_unet.run_folder import CONFIG_FILE, RunFolder
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,12 @@ def collect_runs(root: Path) -> list[Run]:
     """Every run under ``root``: folders with a ``config.yaml`` (finished or not), and Hydra
     job folders that died before writing one (listed as failed, with their overrides)."""
     runs = []
-    for config_file in sorted(root.rglob("config.yaml")):
-        folder = config_file.parent
-        if folder.name == ".hydra":
+    for config_file in sorted(root.rglob(CONFIG_FILE)):
+        if config_file.parent.name == ".hydra":
             continue
-        metrics_file = folder / "metrics.json"
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
-        config = OmegaConf.to_container(OmegaConf.load(config_file))
-        runs.append(Run(folder, config, metrics, _overrides(folder)))
+        folder = RunFolder(config_file.parent)
+        config, metrics = folder.read_config(), folder.read_metrics()
+        runs.append(Run(folder.path, config, metrics, _overrides(folder.path)))
     started = {run.path for run in runs}
     for hydra_dir in sorted(root.rglob(".hydra")):
         job = hydra_dir.parent

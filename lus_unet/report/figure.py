@@ -3,20 +3,21 @@ configuration's prediction overlaid (true positives yellow, misses green, false 
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
-import hydra
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from lus_unet.data.network_input import as_network_input
 from lus_unet.data.samples import FLIP_SUFFIX
+from lus_unet.data.spec import spec_from_run_config
 from lus_unet.evaluation.checkpoints import load_checkpoint
+from lus_unet.figures.overlay import overlay
+from lus_unet.metrics.batch import binarize
 from lus_unet.report.collect import Run
-from lus_unet.training.metrics import binarize
-from lus_unet.training.visualize import overlay
+from lus_unet.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def representative_runs(runs: list[Run]) -> list[Run]:
     for run in runs:
         if not run.finished or not str(run.config.get("data_size", "")).startswith("lus"):
             continue
-        if not (run.path / "checkpoints" / "best.ckpt").is_file():
+        if not RunFolder(run.path).best_checkpoint.is_file():
             continue
         fold = run.metrics.get("fold")
         rank = -1 if fold is None else fold
@@ -43,28 +44,26 @@ def representative_runs(runs: list[Run]) -> list[Run]:
 
 def common_validation_frames(runs: list[Run], n_rows: int) -> list[str]:
     """Source-frame ids (no flip copies) that every run validated on, sorted, at most n."""
-    sets = [set(json.loads((r.path / "split.json").read_text())["val"]) for r in runs]
+    sets = [set(RunFolder(r.path).read_split()["val"]) for r in runs]
     common = set.intersection(*sets) if sets else set()
     return sorted(i for i in common if not i.endswith(FLIP_SUFFIX))[:n_rows]
 
 
 def _load_frames(run: Run, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    data_cfg = dict(run.config["data"])
-    datamodule = hydra.utils.instantiate(
-        data_cfg, fold=run.metrics.get("fold"), seed=run.config["seed"], _convert_="all"
-    )
-    datamodule.prepare_data()
-    datamodule.setup("validate")
-    index = {frame_id: k for k, frame_id in enumerate(datamodule.frames.ids)}
+    # The run's own readers and preprocessing, as training loaded them (through the cache).
+    spec = spec_from_run_config(run.config)
+    spec.prepare()
+    frames = spec.load()
+    index = {frame_id: k for k, frame_id in enumerate(frames.ids)}
     rows = [index[i] for i in ids]
-    return datamodule.frames.images[rows], datamodule.frames.masks[rows]
+    return frames.images[rows], frames.masks[rows]
 
 
 @torch.inference_mode()
 def _predict(run: Run, images: np.ndarray) -> torch.Tensor:
-    net = load_checkpoint(run.path / "checkpoints" / "best.ckpt").net
-    x = torch.from_numpy(images)[:, None].expand(-1, 3, -1, -1).float()
-    return binarize(net(x), float(run.config.get("threshold", 0.5)))[:, 0]
+    net = load_checkpoint(RunFolder(run.path).best_checkpoint).net
+    logits = net(as_network_input(images))
+    return binarize(logits, float(run.config.get("threshold", 0.5)))[:, 0]
 
 
 def _tile(rgb: torch.Tensor, size: int) -> Image.Image:

@@ -1,1 +1,1 @@
-"""Training: losses, on-device metrics, the LightningModule and its callbacks."""
+"""Training: the LightningModule, losses, optimisers and schedules, and its callbacks."""

@@ -1,4 +1,4 @@
-"""Callbacks: remember the validation metrics of the best epoch; keep the latest epoch."""
+"""Callbacks: remember the validation metrics of the best epoch; keep the best and latest epochs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,19 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
-LAST_CHECKPOINT = "last"  # checkpoints/last.ckpt: what resume=true continues from
+from lus_unet.errors import ConfigError
+from lus_unet.run_folder import BEST_CHECKPOINT, LAST_CHECKPOINT
+
+MONITOR = "val/dice"  # what ranks epochs, for the best checkpoint and the reported metrics
+
+
+def best_checkpoint(dirpath: Path) -> ModelCheckpoint:
+    """A checkpoint of the epoch with the highest ``val/dice``, ``<dirpath>/best.ckpt``.
+
+    Args:
+        dirpath: the run's checkpoint folder.
+    """
+    return ModelCheckpoint(dirpath=dirpath, filename=BEST_CHECKPOINT, monitor=MONITOR, mode="max")
 
 
 def last_checkpoint(dirpath: Path) -> ModelCheckpoint:
@@ -46,7 +58,7 @@ class BestMetrics(Callback):
         monitor: the metric that ranks epochs (higher is better).
     """
 
-    def __init__(self, monitor: str = "val/dice") -> None:
+    def __init__(self, monitor: str = MONITOR) -> None:
         self.monitor = monitor
         self.best: dict[str, float] | None = None
         self.history: list[float] = []
@@ -69,6 +81,22 @@ class BestMetrics(Callback):
         self.history.append(metrics[self.monitor])
         if self.best is None or metrics[self.monitor] > self.best[self.monitor]:
             self.best = {**metrics, "epoch": trainer.current_epoch}
+
+    def summary(self) -> dict[str, Any]:
+        """The validation part of ``metrics.json``.
+
+        Every ``val/*`` metric of the best epoch as ``val_<name>`` (``val/dice`` ->
+        ``val_dice``), ``best_epoch``, and the monitored value of every validation epoch in
+        order, across resumes (``epoch_val_dice``).
+
+        Raises:
+            ConfigError: no validation epoch ran.
+        """
+        if self.best is None:
+            raise ConfigError("training ran no validation epoch; no metrics to report")
+        metrics = {k.replace("/", "_"): v for k, v in self.best.items() if k.startswith("val/")}
+        history = f"epoch_{self.monitor.replace('/', '_')}"
+        return {**metrics, "best_epoch": self.best["epoch"], history: list(self.history)}
 
     def state_dict(self) -> dict[str, Any]:
         # Saved in checkpoints so that a resumed run still knows the best epoch before it.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from torch import nn
 
 from lus_unet.errors import ConfigError, WeightsError
 from lus_unet.models.weights import load_state_dict_file
+from lus_unet.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,33 @@ def init_validation_overlap(checkpoint: Path, val_ids: list[str]) -> list[str]:
     inflates the cross-validated Dice. The checkpoint's run folder holds ``split.json``
     (``<run>/checkpoints/<file>.ckpt``); without it the overlap is unknown and [] is returned.
     """
-    split_file = checkpoint.parent.parent / "split.json"
-    if not split_file.is_file():
+    folder = RunFolder.of_checkpoint(checkpoint)
+    if not folder.split_file.is_file():
         return []
-    trained_on = set(json.loads(split_file.read_text())["train"])
+    trained_on = set(folder.read_split()["train"])
     return [i for i in val_ids if i in trained_on]
+
+
+def check_no_validation_leak(checkpoint: Path | None, val_ids: list[str], allowed: bool) -> None:
+    """Refuse an init checkpoint that trained on this run's validation samples, unless allowed.
+
+    Args:
+        checkpoint: the ``init_from`` checkpoint (None: nothing to check).
+        val_ids: this run's validation sample ids.
+        allowed: only warn (``init_allow_val_overlap=true``, as the paper's protocol does).
+
+    Raises:
+        ConfigError: the checkpoint trained on some of ``val_ids`` and ``allowed`` is false.
+    """
+    overlap = [] if checkpoint is None else init_validation_overlap(checkpoint, val_ids)
+    if not overlap:
+        return
+    message = (
+        f"init_from: {checkpoint} was trained on {len(overlap)} of this run's {len(val_ids)} "
+        f"validation samples (e.g. {', '.join(overlap[:3])}), which would inflate its Dice. "
+        "Initialise from the transfer-learning run of the same fold, or set "
+        "init_allow_val_overlap=true to accept the leak (as the paper's protocol does)"
+    )
+    if not allowed:
+        raise ConfigError(message)
+    log.warning("%s", message)

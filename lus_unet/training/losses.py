@@ -6,8 +6,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lus_unet.errors import ConfigError
-
 LOSS_NAMES = ("dice", "bce", "bce_dice", "dice_ce")
 
 
@@ -52,8 +50,8 @@ class SegmentationLoss(nn.Module):
 
     def __init__(self, name: str = "dice") -> None:
         super().__init__()
-        if name not in LOSS_NAMES:
-            raise ConfigError(f"loss: unknown loss '{name}'; valid: {', '.join(LOSS_NAMES)}")
+        if name not in LOSS_NAMES:  # the config schema refuses it first, naming the key
+            raise ValueError(f"unknown loss '{name}'; valid: {', '.join(LOSS_NAMES)}")
         self.name = name
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -13,12 +13,12 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from lus_unet.errors import TrainingError
-from lus_unet.evaluation.metrics import CHEAP_METRICS, DISTANCE_METRICS_PX, case_metrics
-from lus_unet.training.callbacks import LAST_CHECKPOINT
+from lus_unet.figures.overlay import overlay_grid
+from lus_unet.metrics.batch import binarize, dice_per_image, iou_per_image
+from lus_unet.metrics.case import CHEAP_METRICS, DISTANCE_METRICS_PX, case_metrics
+from lus_unet.run_folder import CHECKPOINT_SUFFIX, LAST_CHECKPOINT
 from lus_unet.training.losses import SegmentationLoss
-from lus_unet.training.metrics import binarize, dice_per_image, iou_per_image
 from lus_unet.training.optim import build_optimizer, build_scheduler, uses_scheduler
-from lus_unet.training.visualize import overlay_grid
 
 # Case metrics logged besides Dice and IoU, which stay on the device (val/dice, val/iou).
 SHAPE_SCORES: tuple[str, ...] = tuple(m for m in CHEAP_METRICS if m not in ("dice", "iou"))
@@ -33,7 +33,7 @@ class SegmentationModule(L.LightningModule):
     a TensorBoard grid of frames, ground truth and prediction overlays.
 
     Every validation epoch it also logs the defects Dice hides, per image and averaged
-    (:mod:`lus_unet.evaluation.metrics`): ``val/precision``, ``val/recall``,
+    (:mod:`lus_unet.metrics`): ``val/precision``, ``val/recall``,
     ``val/spurious_components``, ``val/outside_largest_fraction``,
     ``val/contour_length_ratio``; and every ``distance_metrics_every_n_epochs`` (and on the
     last epoch) ``val/hd95_px`` and ``val/assd_px``. These run in scipy, so validation copies
@@ -134,7 +134,7 @@ class SegmentationModule(L.LightningModule):
         if not found:
             return
         dirpath = getattr(self.trainer.checkpoint_callback, "dirpath", None)
-        last = Path(dirpath) / f"{LAST_CHECKPOINT}.ckpt" if dirpath else None
+        last = Path(dirpath) / f"{LAST_CHECKPOINT}{CHECKPOINT_SUFFIX}" if dirpath else None
         kept = (
             f"{last} holds the last good epoch ({self._last_saved_epoch})"
             if last is not None and last.is_file() and self._last_saved_epoch is not None
@@ -142,7 +142,7 @@ class SegmentationModule(L.LightningModule):
         )
         raise TrainingError(
             f"non-finite training loss (NaN/inf) in epoch {self.current_epoch}; training "
-            f"stopped; {kept}. Lower lr or check the data (python -m lus_unet.data.check)"
+            f"stopped; {kept}. Lower lr or check the data (python -m lus_unet.check)"
         )
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:

@@ -39,7 +39,7 @@ def build_optimizer(
         return torch.optim.SGD(
             params, lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay
         )
-    raise ConfigError(f"optimizer.name={name}: unknown value; valid: {', '.join(OPTIMIZER_NAMES)}")
+    raise ValueError(f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZER_NAMES)}")
 
 
 def uses_scheduler(name: str = "none", warmup_epochs: float = 0.0, **_: object) -> bool:
@@ -106,10 +106,8 @@ def build_scheduler(
         min_lr_ratio: the final learning rate as a fraction of the base one.
         power: exponent of ``poly``.
     """
-    if name not in SCHEDULER_NAMES:
-        raise ConfigError(
-            f"scheduler.name={name}: unknown value; valid: {', '.join(SCHEDULER_NAMES)}"
-        )
+    if name not in SCHEDULER_NAMES:  # the config schema refuses it first, naming the key
+        raise ValueError(f"unknown scheduler {name!r}; valid: {', '.join(SCHEDULER_NAMES)}")
     if name != "none" and not math.isfinite(total_steps):
         raise ConfigError(
             f"scheduler.name={name}: needs a known training length (trainer.max_epochs or "

@@ -1,4 +1,4 @@
-"""Per-image overlap metrics on hard masks, computed on the device (no host sync)."""
+"""Per-image overlap metrics of a batch of hard masks, computed on the device (no host sync)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ EPSILON = 1e-6
 
 
 def binarize(logits: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
-    """Hard mask from logits: sigmoid(logits) > threshold."""
+    """Hard mask from logits: sigmoid(logits) > threshold.
+
+    Args:
+        logits: network outputs of any shape.
+        threshold: probability above which a pixel is foreground.
+    """
     return (torch.sigmoid(logits) > threshold).to(logits.dtype)
 
 
@@ -16,6 +21,11 @@ def dice_per_image(pred: torch.Tensor, target: torch.Tensor, eps: float = EPSILO
     """The paper's eq. 2 per image: (2|P∩G| + eps) / (|P| + |G| + eps), shape (N,).
 
     Both masks empty gives 1 (a correct "no rib"); one empty gives ~0.
+
+    Args:
+        pred: hard predicted masks, (N, ...).
+        target: ground-truth masks of the same shape.
+        eps: smoothing added to numerator and denominator.
     """
     dims = tuple(range(1, pred.ndim))
     intersection = (pred * target).sum(dims)
@@ -23,7 +33,13 @@ def dice_per_image(pred: torch.Tensor, target: torch.Tensor, eps: float = EPSILO
 
 
 def iou_per_image(pred: torch.Tensor, target: torch.Tensor, eps: float = EPSILON) -> torch.Tensor:
-    """Jaccard index per image: (|P∩G| + eps) / (|P∪G| + eps), shape (N,)."""
+    """Jaccard index per image: (|P∩G| + eps) / (|P∪G| + eps), shape (N,).
+
+    Args:
+        pred: hard predicted masks, (N, ...).
+        target: ground-truth masks of the same shape.
+        eps: smoothing added to numerator and denominator.
+    """
     dims = tuple(range(1, pred.ndim))
     intersection = (pred * target).sum(dims)
     union = pred.sum(dims) + target.sum(dims) - intersection

@@ -1,4 +1,4 @@
-"""Validate a data folder without training: ``python -m lus_unet.data.check data.root=<folder>``.
+"""Validate a data folder without training: ``python -m lus_unet.check data.root=<folder>``.
 
 Reads and preprocesses every file exactly as training would (same readers, same settings, no
 cache), but collects every problem instead of stopping at the first: each bad file is listed
@@ -19,6 +19,8 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
+from lus_unet.config.data import CheckConfig
+from lus_unet.config.validate import validate
 from lus_unet.data.discover import scan_pairs
 from lus_unet.data.frames import PreprocessedFrame, iter_preprocessed
 from lus_unet.data.spec import DataSpec, spec_from_config
@@ -180,6 +182,7 @@ def format_report(report: CheckReport, spec: DataSpec) -> str:
 def main(cfg: DictConfig) -> None:
     """Command-line entry point: prints the table; exit status 1 on any problem."""
     with exit_on_user_error():
+        validate(cfg, CheckConfig)
         spec = spec_from_config(OmegaConf.to_container(cfg.data, resolve=True), seed=cfg.seed)
         spec.prepare()
         report = check_folder(spec)

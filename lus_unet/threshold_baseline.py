@@ -6,8 +6,8 @@ profile, B-lines and near-field clutter, while some ribs are faint).
 
 Usage::
 
-    python -m lus_unet.data.threshold_baseline --n-frames 200 --seed 0 --size 128
-    python -m lus_unet.data.threshold_baseline --n-frames 100 --profile realistic
+    python -m lus_unet.threshold_baseline --n-frames 200 --seed 0 --size 128
+    python -m lus_unet.threshold_baseline --n-frames 100 --profile realistic
 """
 
 from __future__ import annotations

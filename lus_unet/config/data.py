@@ -1,0 +1,141 @@
+"""The schema of the ``data`` group (``conf/data/*.yaml``) and of the data checker's config.
+
+Imports no torch: the data checker validates its config with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from lus_unet.config.rules import AtLeast, Explain, Length, MayBeAbsent, MultipleOf, OneOf, Range
+from lus_unet.config.validate import join
+from lus_unet.data.augment import AUGMENTATIONS
+from lus_unet.data.preprocess import KINDS, SHRINK_INTERPOLATIONS, SHRINKAGES
+from lus_unet.data.samples import SPLIT_MODES
+from lus_unet.data.synthetic import LUS_IMAGE_FORMATS, LUS_PROFILES
+from lus_unet.errors import DataError
+
+DOWNSAMPLING = 16  # every network pools four times by 2
+
+Positive = Annotated[int, AtLeast(1)]
+NotNegative = Annotated[int, AtLeast(0)]
+Seed = Annotated[int, Range(ge=0, le=2**32 - 1)]  # numpy's and Lightning's seed range
+FrameAxis = Annotated[int, Range(ge=-3, le=2)]
+ImageSize = Annotated[
+    list[Annotated[int, Range(ge=DOWNSAMPLING), MultipleOf(DOWNSAMPLING)]],
+    Length(2),
+    Explain(
+        f"needs [height, width], each a positive multiple of {DOWNSAMPLING} "
+        "(the networks down-sample four times by 2)"
+    ),
+]
+
+
+def check_folder_exists(node: Any, key: str) -> None:
+    """Refuse a ``root`` that names no folder (a DataError naming the path).
+
+    Args:
+        node: a group with a ``root`` key.
+        key: the group's dotted key.
+    """
+    root = node.get("root")
+    if root is not None and not Path(str(root)).expanduser().is_dir():
+        raise DataError(root, f"data folder does not exist ({join(key, 'root')})")
+
+
+@dataclass(kw_only=True)
+class Preprocess:
+    """``data.preprocess``: :class:`lus_unet.data.preprocess.PreprocessConfig` of LUS frames."""
+
+    kind: Annotated[str, OneOf(KINDS)]
+    dynamic_range_db: Annotated[float, Range(gt=0)]
+    despeckle: bool
+    wavelet: str
+    levels: Positive
+    shrinkage: Annotated[str, OneOf(SHRINKAGES)]
+    interpolation: Annotated[str, OneOf(tuple(SHRINK_INTERPOLATIONS))]
+
+
+@dataclass(kw_only=True)
+class LUSSynthetic:
+    """``data.synthetic`` of ``data=lus``: the embedded set's generator arguments."""
+
+    n_frames: Positive
+    seed: Seed
+    image_format: Annotated[str, OneOf(LUS_IMAGE_FORMATS)]
+    profile: Annotated[str, OneOf(LUS_PROFILES)]
+
+
+@dataclass(kw_only=True)
+class SalientSynthetic:
+    """``data.synthetic`` of ``data=salient``."""
+
+    n_images: Positive
+    seed: Seed
+
+
+@dataclass(kw_only=True)
+class DataCommon:
+    """The keys every data set has (:class:`lus_unet.data.spec.DataSpec`)."""
+
+    root: str | None
+    cache_dir: str
+    cache: bool
+    image_dir: str | None
+    mask_dir: str | None
+    image_size: ImageSize
+    batch_size: Positive
+    num_workers: NotNegative
+    n_folds: Annotated[int, AtLeast(2)]
+    val_fraction: Annotated[float, Range(gt=0, lt=1)]
+    n_frames: Positive | None
+    hflip_copies: bool
+    group_by: str
+    split: Annotated[str, OneOf(SPLIT_MODES)]
+    augment: Annotated[str, OneOf(AUGMENTATIONS)]
+    mask_threshold: Annotated[float | None, Range(ge=0)]
+
+    check_together = staticmethod(check_folder_exists)
+
+
+@dataclass(kw_only=True)
+class LUSData(DataCommon):
+    """``conf/data/lus.yaml``."""
+
+    _target_: Literal["lus_unet.data.lus_datamodule.LUSDataModule"]
+    mat_key: str | None
+    mask_mat_key: str | None
+    frame_axis: FrameAxis
+    preprocess: Preprocess
+    synthetic: LUSSynthetic
+
+
+@dataclass(kw_only=True)
+class SalientData(DataCommon):
+    """``conf/data/salient.yaml``."""
+
+    _target_: Literal["lus_unet.data.salient_datamodule.SalientDataModule"]
+    synthetic: SalientSynthetic
+
+
+Data = LUSData | SalientData
+
+
+@dataclass(kw_only=True)
+class CheckPaths:
+    """``paths`` of the data checker."""
+
+    cache_dir: str
+
+
+@dataclass(kw_only=True)
+class CheckConfig:
+    """``conf/check.yaml``: ``python -m lus_unet.check``."""
+
+    data: Data
+    seed: Seed
+    paths: CheckPaths
+    # size=lus600 also sets trainer.max_epochs, which the checker does not use.
+    trainer: Annotated[dict[str, Any], MayBeAbsent()]

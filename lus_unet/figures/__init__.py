@@ -1,0 +1,1 @@
+"""Images for people: prediction overlays and grids, shared by training, evaluation, reports."""

@@ -1,0 +1,219 @@
+"""The run folder: the one place that knows its file names and its lifecycle.
+
+A training run writes ``config.yaml`` (its resolved configuration), ``split.json`` (the
+samples it trained and validated on), ``checkpoints/best.ckpt`` and ``checkpoints/last.ckpt``,
+then ``metrics.json`` when it finishes. A cross-validation range keeps one such folder per
+fold, ``fold_<k>``, and writes ``cv_summary.json`` and ``cv_summary.md`` beside them.
+
+Lifecycle: :meth:`RunFolder.create` starts a new run in a folder that holds none,
+:meth:`RunFolder.resume` continues an interrupted one, :attr:`RunFolder.finished` says it
+ended. Evaluate, predict, report and ``init_from`` find checkpoints, configs and splits
+through the same object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from lus_unet.errors import ConfigError
+from lus_unet.utils import write_json_atomic, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.yaml"
+SPLIT_FILE = "split.json"
+METRICS_FILE = "metrics.json"
+CV_SUMMARY_FILE = "cv_summary.json"
+CV_TABLE_FILE = "cv_summary.md"
+CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_SUFFIX = ".ckpt"
+# Checkpoint file stems, as Lightning's ModelCheckpoint takes them (it appends the suffix).
+BEST_CHECKPOINT = "best"  # the epoch with the highest val/dice: what evaluate and predict use
+LAST_CHECKPOINT = "last"  # the latest epoch: what resume=true continues from
+BEST_CHECKPOINT_PATH = Path(CHECKPOINT_DIR) / f"{BEST_CHECKPOINT}{CHECKPOINT_SUFFIX}"
+FOLD_PREFIX = "fold_"
+_FOLD_DIR = re.compile(rf"{FOLD_PREFIX}(\d+)")
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One run's folder (or a cross-validation folder holding ``fold_<k>`` run folders).
+
+    Attributes:
+        path: the folder.
+        writer: whether this process writes the run's files. Only global rank 0 does: a DDP
+            worker follows rank 0, skipping the checks and the writes.
+    """
+
+    path: Path
+    writer: bool = True
+
+    @classmethod
+    def of_checkpoint(cls, checkpoint: Path) -> RunFolder:
+        """The run folder of a checkpoint file: ``<run>/checkpoints/<name>.ckpt`` -> ``<run>``,
+        else the file's own folder."""
+        checkpoint = Path(checkpoint)
+        parent = checkpoint.parent
+        return cls(parent.parent if parent.name == CHECKPOINT_DIR else parent)
+
+    # File names.
+    @property
+    def config_file(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def split_file(self) -> Path:
+        return self.path / SPLIT_FILE
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / METRICS_FILE
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / CHECKPOINT_DIR
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.path / BEST_CHECKPOINT_PATH
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoint_dir / f"{LAST_CHECKPOINT}{CHECKPOINT_SUFFIX}"
+
+    # Folds of a cross-validation folder.
+    def fold(self, fold: int) -> RunFolder:
+        """The run folder of fold ``fold`` inside this cross-validation folder."""
+        return RunFolder(self.path / f"{FOLD_PREFIX}{int(fold)}", self.writer)
+
+    def folds(self) -> dict[int, RunFolder]:
+        """The ``fold_<k>`` folders present, in numeric fold order (2 before 10)."""
+        if not self.path.is_dir():
+            return {}
+        found = {
+            int(match.group(1)): RunFolder(child, self.writer)
+            for child in self.path.iterdir()
+            if child.is_dir() and (match := _FOLD_DIR.fullmatch(child.name))
+        }
+        return dict(sorted(found.items()))
+
+    def best_checkpoints(self) -> list[Path]:
+        """The run's best checkpoint, else every fold's in fold order (a CV folder); [] if none."""
+        if self.best_checkpoint.is_file():
+            return [self.best_checkpoint]
+        candidates = [fold.best_checkpoint for fold in self.folds().values()]
+        return [file for file in candidates if file.is_file()]
+
+    # Lifecycle.
+    @property
+    def finished(self) -> bool:
+        """Whether a run ended here (it wrote ``metrics.json``)."""
+        return self.metrics_file.is_file()
+
+    @property
+    def started(self) -> bool:
+        """Whether a run began here: it wrote its split or a checkpoint folder."""
+        return self.split_file.exists() or self.checkpoint_dir.exists()
+
+    @property
+    def reached(self) -> bool:
+        """Whether an interrupted fold range got to this fold, so ``resume=true`` continues it.
+
+        A DDP worker starts once rank 0 has created the folder: only a checkpoint, which
+        cannot be written before the worker joins, tells it whether rank 0 resumed.
+        """
+        return self.path.exists() if self.writer else self.last_checkpoint.is_file()
+
+    def create(self) -> None:
+        """Make the folder for a new run, refusing one that already holds a run.
+
+        Raises:
+            ConfigError: the folder holds a finished run, or an interrupted one (which only
+                ``resume=true`` continues).
+        """
+        if not self.writer:
+            return  # rank 0 checked and created the folder before this worker started
+        self._refuse_finished()
+        if self.started:
+            raise ConfigError(
+                f"{self.path} holds an interrupted run; continue it with resume=true, "
+                "or choose another folder (hydra.run.dir)"
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def resume(self) -> Path:
+        """The checkpoint that an interrupted run continues from (``checkpoints/last.ckpt``).
+
+        Raises:
+            ConfigError: the run finished, or left no checkpoint to continue from.
+        """
+        if not self.writer:
+            return self.last_checkpoint
+        self._refuse_finished()
+        last = self.last_checkpoint
+        if not last.is_file():
+            raise ConfigError(f"resume=true: no checkpoint to resume from at {last}")
+        log.info("Resuming from %s", last)
+        return last
+
+    def start(self, resume: bool) -> Path | None:
+        """:meth:`resume` with ``resume=true``, else :meth:`create`: the checkpoint to resume
+        from, or None for a new run. A folder never receives a second run."""
+        if resume:
+            return self.resume()
+        self.create()
+        return None
+
+    def _refuse_finished(self) -> None:
+        if self.finished:
+            raise ConfigError(
+                f"{self.path} already holds a finished run; refusing to overwrite it. "
+                "Choose another folder (hydra.run.dir)"
+            )
+
+    # Reading and writing its files (only the writer writes).
+    def read_config(self) -> dict[str, Any]:
+        """The run's resolved configuration (``config.yaml``), as plain data."""
+        return OmegaConf.to_container(OmegaConf.load(self.config_file))  # type: ignore[return-value]
+
+    def read_split(self) -> dict[str, Any]:
+        """The run's split (``split.json``): ``train`` and ``val`` sample ids and settings."""
+        return json.loads(self.split_file.read_text())
+
+    def read_metrics(self) -> dict[str, Any] | None:
+        """The finished run's ``metrics.json``, or None if it did not finish."""
+        return json.loads(self.metrics_file.read_text()) if self.finished else None
+
+    def write_config(self, run_config: dict[str, Any]) -> None:
+        if self.writer:
+            write_text_atomic(self.config_file, OmegaConf.to_yaml(run_config))
+
+    def write_split(self, split: dict[str, Any]) -> None:
+        if self.writer:
+            write_json_atomic(self.split_file, split)
+
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        if self.writer:
+            write_json_atomic(self.metrics_file, metrics)
+
+    def write_cv_summary(self, summary: dict[str, Any], table: str) -> None:
+        """Write a cross-validation summary and its Markdown table beside the folds."""
+        if self.writer:
+            write_json_atomic(self.path / CV_SUMMARY_FILE, summary)
+            write_text_atomic(self.path / CV_TABLE_FILE, table)
+
+
+def run_dir_of(checkpoint: Path) -> Path:
+    """The run folder of a checkpoint file (``<run>/checkpoints/<name>.ckpt`` -> ``<run>``).
+
+    Args:
+        checkpoint: a checkpoint file.
+    """
+    return RunFolder.of_checkpoint(checkpoint).path
