@@ -14,7 +14,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
@@ -25,7 +24,7 @@ from lus_unet.data.discover import scan_pairs
 from lus_unet.data.frames import PreprocessedFrame, iter_preprocessed
 from lus_unet.data.spec import DataSpec, spec_from_config
 from lus_unet.errors import ConfigError, DataError
-from lus_unet.utils import CONFIG_DIR, exit_on_user_error
+from lus_unet.utils import command
 
 log = logging.getLogger(__name__)
 
@@ -178,18 +177,23 @@ def format_report(report: CheckReport, spec: DataSpec) -> str:
     return "\n".join([*lines, *report.problems])
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="check")
-def main(cfg: DictConfig) -> None:
-    """Command-line entry point: prints the table; exit status 1 on any problem."""
-    with exit_on_user_error():
-        validate(cfg, CheckConfig)
-        spec = spec_from_config(OmegaConf.to_container(cfg.data, resolve=True), seed=cfg.seed)
-        spec.prepare()
-        report = check_folder(spec)
-        print(format_report(report, spec))
-        if report.problems:
-            count = len(report.problems)
-            raise DataError(report.root, f"{count} problem{'s' if count > 1 else ''} (see above)")
+def check_data(cfg: DictConfig) -> None:
+    """Check the configured data folder and print the table; a DataError on any problem.
+
+    Args:
+        cfg: the data checker's configuration (``conf/check.yaml``).
+    """
+    validate(cfg, CheckConfig)
+    spec = spec_from_config(OmegaConf.to_container(cfg.data, resolve=True), seed=cfg.seed)
+    spec.prepare()
+    report = check_folder(spec)
+    print(format_report(report, spec))
+    if report.problems:
+        count = len(report.problems)
+        raise DataError(report.root, f"{count} problem{'s' if count > 1 else ''} (see above)")
+
+
+main = command(check_data, "check")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
@@ -30,17 +29,12 @@ from lus_unet.evaluation.checkpoints import (
     load_checkpoints,
     resolve_checkpoints,
 )
-from lus_unet.evaluation.inference import (
-    InferenceSettings,
-    batched,
-    binary_mask,
-    resize_probabilities,
-)
+from lus_unet.evaluation.inference import InferenceSettings, batched, resize_probabilities
 from lus_unet.evaluation.report import write_report
 from lus_unet.metrics.case import case_metrics
 from lus_unet.metrics.masks import as_spacing
 from lus_unet.run_folder import run_dir_of
-from lus_unet.utils import CONFIG_DIR, exit_on_user_error, write_text_atomic
+from lus_unet.utils import command, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -141,20 +135,18 @@ class _Scorer:
         self, case: Case, prob: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
         """Prediction, ground truth and pixel spacing at the configured resolution."""
-        s = self.settings
         original = case.original_mask
         if self.resolution == "network":
             # As training validates: against the mask at the network's size.
             target = case.mask
-            pred = binary_mask(prob, s.threshold, s.largest_component)
+            pred = self.settings.mask(prob)
             spacing = self.spacing and (
                 self.spacing[0] * original.shape[0] / target.shape[0],
                 self.spacing[1] * original.shape[1] / target.shape[1],
             )
         else:
             target = original
-            full = resize_probabilities(prob, original.shape)
-            pred = binary_mask(full, s.threshold, s.largest_component)
+            pred = self.settings.mask(resize_probabilities(prob, original.shape))
             spacing = self.spacing
         return pred, target, spacing
 
@@ -204,12 +196,7 @@ def _make_output_dir(configured: str | None, anchor: Path) -> Path:
     raise ConfigError(f"cannot create a new output folder under {base}")
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
-def main(cfg: DictConfig) -> None:
-    """Command-line entry point."""
-    with exit_on_user_error():
-        evaluate(cfg)
-
+main = command(evaluate, "evaluate")
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import hydra
 import numpy as np
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
@@ -22,14 +21,9 @@ from lus_unet.config.validate import validate
 from lus_unet.data.frames import prepare_frame
 from lus_unet.evaluation.checkpoints import load_checkpoints, resolve_checkpoints
 from lus_unet.evaluation.frames import iter_raw_frames, list_frame_files
-from lus_unet.evaluation.inference import (
-    InferenceSettings,
-    batched,
-    binary_mask,
-    resize_probabilities,
-)
+from lus_unet.evaluation.inference import InferenceSettings, batched, resize_probabilities
 from lus_unet.evaluation.prediction_files import PredictionWriter, display_image
-from lus_unet.utils import CONFIG_DIR, exit_on_user_error
+from lus_unet.utils import command
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +38,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     settings = InferenceSettings.from_config(cfg)
     out_dir = Path(cfg.output_dir).expanduser()
     writer = PredictionWriter(out_dir, cfg.overlays, cfg.probabilities)
-    specs = [cfg.checkpoint] if isinstance(cfg.checkpoint, str) else list(cfg.checkpoint)
-    models = load_checkpoints(resolve_checkpoints(specs), settings.torch_device())
+    models = load_checkpoints(resolve_checkpoints(cfg.checkpoint), settings.torch_device())
     # The training run's reader and preprocessing; the MAT keys given here, where given.
     spec = models[0].spec
     read = spec.read.overridden({"mat_key": cfg.mat_key, "frame_axis": cfg.frame_axis})
@@ -61,7 +54,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
         for frame, (_, kind), prob in zip(batch, inputs, probs, strict=True):
             # Resized before thresholding, so the mask's edge follows the smooth probability.
             full = resize_probabilities(prob, frame.image.shape)
-            mask = binary_mask(full, settings.threshold, settings.largest_component)
+            mask = settings.mask(full)
             display = display_image(frame.image, kind, preprocess.dynamic_range_db)
             writer.write(frame.id, mask, display, full)
             n_frames += 1
@@ -81,12 +74,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
-def main(cfg: DictConfig) -> None:
-    """Command-line entry point."""
-    with exit_on_user_error():
-        predict(cfg)
-
+main = command(predict, "predict")
 
 if __name__ == "__main__":
     main()

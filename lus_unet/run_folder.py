@@ -38,8 +38,19 @@ CHECKPOINT_SUFFIX = ".ckpt"
 BEST_CHECKPOINT = "best"  # the epoch with the highest val/dice: what evaluate and predict use
 LAST_CHECKPOINT = "last"  # the latest epoch: what resume=true continues from
 BEST_CHECKPOINT_PATH = Path(CHECKPOINT_DIR) / f"{BEST_CHECKPOINT}{CHECKPOINT_SUFFIX}"
+LAST_CHECKPOINT_PATH = Path(CHECKPOINT_DIR) / f"{LAST_CHECKPOINT}{CHECKPOINT_SUFFIX}"
 FOLD_PREFIX = "fold_"
 _FOLD_DIR = re.compile(rf"{FOLD_PREFIX}(\d+)")
+
+
+class _Inside:
+    """A path inside the run folder, read as an attribute: ``folder.split_file``."""
+
+    def __init__(self, relative: str | Path) -> None:
+        self.relative = relative
+
+    def __get__(self, folder: RunFolder, owner: type | None = None) -> Path:
+        return folder.path / self.relative
 
 
 @dataclass(frozen=True)
@@ -63,30 +74,13 @@ class RunFolder:
         parent = checkpoint.parent
         return cls(parent.parent if parent.name == CHECKPOINT_DIR else parent)
 
-    # File names.
-    @property
-    def config_file(self) -> Path:
-        return self.path / CONFIG_FILE
-
-    @property
-    def split_file(self) -> Path:
-        return self.path / SPLIT_FILE
-
-    @property
-    def metrics_file(self) -> Path:
-        return self.path / METRICS_FILE
-
-    @property
-    def checkpoint_dir(self) -> Path:
-        return self.path / CHECKPOINT_DIR
-
-    @property
-    def best_checkpoint(self) -> Path:
-        return self.path / BEST_CHECKPOINT_PATH
-
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.checkpoint_dir / f"{LAST_CHECKPOINT}{CHECKPOINT_SUFFIX}"
+    # File names, as paths inside the folder.
+    config_file = _Inside(CONFIG_FILE)
+    split_file = _Inside(SPLIT_FILE)
+    metrics_file = _Inside(METRICS_FILE)
+    checkpoint_dir = _Inside(CHECKPOINT_DIR)
+    best_checkpoint = _Inside(BEST_CHECKPOINT_PATH)
+    last_checkpoint = _Inside(LAST_CHECKPOINT_PATH)
 
     # Folds of a cross-validation folder.
     def fold(self, fold: int) -> RunFolder:
@@ -121,6 +115,15 @@ class RunFolder:
     def started(self) -> bool:
         """Whether a run began here: it wrote its split or a checkpoint folder."""
         return self.split_file.exists() or self.checkpoint_dir.exists()
+
+    @property
+    def holds_run(self) -> bool:
+        """Whether a training run wrote its configuration here, finished or not.
+
+        A run writes ``split.json`` before ``config.yaml``, so another program's
+        ``config.yaml`` (an evaluation's, Hydra's ``.hydra/``) does not make a folder a run.
+        """
+        return self.config_file.is_file() and self.started
 
     @property
     def reached(self) -> bool:

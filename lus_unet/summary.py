@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from lus_unet.config.model import SummaryConfig
 from lus_unet.config.validate import validate
 from lus_unet.models import build_model, freeze_groups, group_counts
 from lus_unet.models.groups import GroupCount
-from lus_unet.utils import CONFIG_DIR, exit_on_user_error
+from lus_unet.utils import command
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +62,12 @@ def summarize(cfg: DictConfig) -> str:
     return f"{title}\n{shown}\n{summary_table(group_counts(model))}"
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="summary")
-def main(cfg: DictConfig) -> None:
-    """Command-line entry point: prints the table on standard output."""
-    with exit_on_user_error():
-        print(summarize(cfg))
+def print_summary(cfg: DictConfig) -> None:
+    """Print the table of :func:`summarize` on standard output."""
+    print(summarize(cfg))
+
+
+main = command(print_summary, "summary")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,21 @@
-"""Small shared helpers: atomic file writes and the CLIs' error handling."""
+"""Small shared helpers: atomic file writes and what every command-line program shares."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import hydra
 from hydra.errors import InstantiationException
+from omegaconf import DictConfig
 
 from lus_unet.errors import LusUnetError
 
@@ -55,3 +58,22 @@ def exit_on_user_error() -> Iterator[None]:
             raise
         log.error("%s", cause)
         sys.exit(1)
+
+
+def command(run: Callable[[DictConfig], object], config_name: str) -> Callable[[], None]:
+    """A command-line program's ``main``: Hydra composes ``conf/<config_name>.yaml`` for ``run``.
+
+    A user error ends in one line and exit status 1 (:func:`exit_on_user_error`).
+
+    Args:
+        run: what the program does with its composed configuration.
+        config_name: the configuration's name in ``conf/``.
+    """
+
+    # Wrapped, so that Hydra names the job after run's module (it unwraps the function).
+    @functools.wraps(run)
+    def main(cfg: DictConfig) -> None:
+        with exit_on_user_error():
+            run(cfg)
+
+    return hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(main)

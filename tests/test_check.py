@@ -9,14 +9,20 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from lus_unet.check import check_folder, format_report
+from lus_unet.config.data import CheckConfig
+from lus_unet.config.validate import validate
 from lus_unet.data.spec import SPECS, LUSSpec, SalientSpec, spec_from_config
 from lus_unet.errors import ConfigError
 from lus_unet.utils import CONFIG_DIR
 
 
-def check_spec(cache_dir: Path, *overrides: str):
+def check_config(cache_dir: Path, *overrides: str):
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("check", overrides=[f"paths.cache_dir={cache_dir}", *overrides])
+        return compose("check", overrides=[f"paths.cache_dir={cache_dir}", *overrides])
+
+
+def check_spec(cache_dir: Path, *overrides: str):
+    cfg = check_config(cache_dir, *overrides)
     return spec_from_config(OmegaConf.to_container(cfg.data, resolve=True), seed=cfg.seed)
 
 
@@ -51,11 +57,13 @@ def test_training_sampling_the_folder_cannot_meet_is_a_problem(cache_dir):
     assert report.problems == ["data.n_frames=200: the data set has 10 frames"]
 
 
-def test_registry_matches_the_data_modules_and_refuses_others():
+def test_registry_matches_the_data_modules_and_refuses_others(cache_dir):
     from lus_unet.data.lus_datamodule import LUSDataModule
     from lus_unet.data.salient_datamodule import SalientDataModule
 
     for module in (LUSDataModule, SalientDataModule):
         assert SPECS[f"{module.__module__}.{module.__qualname__}"] is module.spec_class
-    with pytest.raises(ConfigError, match="not a known data module"):
-        spec_from_config({"_target_": "my.DataModule"})
+    # The checker's schema refuses any other data module before a spec is built.
+    cfg = check_config(cache_dir, "data._target_=my.DataModule")
+    with pytest.raises(ConfigError, match=r"^data\._target_=my\.DataModule: unknown value; val"):
+        validate(cfg, CheckConfig)

@@ -17,6 +17,7 @@ from lus_unet.errors import ConfigError
 from lus_unet.evaluate import evaluate
 from lus_unet.evaluation.checkpoints import load_checkpoint
 from lus_unet.metrics.case import CHEAP_METRICS, DISTANCE_METRICS
+from lus_unet.report.collect import collect_runs
 from lus_unet.training.module import SegmentationModule
 
 FOLDS = ("fold_0", "fold_1")
@@ -97,6 +98,13 @@ def test_outputs_go_next_to_the_run_and_never_overwrite(tiny_cv_run, tmp_path):
     assert Path(first).parent == Path(second).parent == run / "evaluation"
     with pytest.raises(ConfigError, match="already exists"):
         _evaluate(run, f"output_dir={first}")
+
+
+def test_an_evaluation_inside_a_run_is_not_reported_as_a_run(tiny_cv_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_cv_run / "fold_0", run)
+    _evaluate(run)  # writes <run>/evaluation/<time>/config.yaml
+    assert [(r.path, r.finished) for r in collect_runs(tmp_path)] == [(run, True)]
 
 
 def test_without_split_json_the_data_folder_must_be_given(tiny_cv_run, tmp_path):

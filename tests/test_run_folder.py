@@ -9,6 +9,7 @@ import pytest
 
 from lus_unet.cv import write_cv_summary
 from lus_unet.errors import ConfigError
+from lus_unet.report.collect import collect_runs
 from lus_unet.run_folder import RunFolder, run_dir_of
 
 
@@ -108,3 +109,16 @@ def test_files_round_trip_and_the_cv_summary_lies_beside_the_folds(tmp_path: Pat
     assert json.loads((tmp_path / "cv_summary.json").read_text())["highest_fold"] == 1
     assert summary["n_folds_run"] == 2
     assert "| 1 | 0.6000 |" in (tmp_path / "cv_summary.md").read_text()
+
+
+def test_only_a_training_run_folder_holds_a_run(tmp_path: Path) -> None:
+    run = RunFolder(tmp_path / "run")
+    run.write_split({"train": ["a"], "val": ["b"]})
+    run.write_config({"task_name": "train", "model": {"name": "xunet"}})
+    run.write_metrics({"val_dice": 0.5})
+    # What evaluate writes next to the run, and Hydra's copy of a job's config.
+    _touch(run.path / "evaluation" / "2026-01-01_00-00-00" / "config.yaml")
+    _touch(run.path / ".hydra" / "config.yaml")
+    assert run.holds_run
+    assert not RunFolder(run.path / "evaluation" / "2026-01-01_00-00-00").holds_run
+    assert [(r.path, r.finished) for r in collect_runs(tmp_path)] == [(run.path, True)]

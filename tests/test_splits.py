@@ -97,8 +97,7 @@ def test_n_frames_is_a_seeded_subset() -> None:
         table(n_frames=50)
 
 
-def test_bad_fold_counts_and_modes() -> None:
+def test_bad_fold_counts() -> None:
+    # An unknown data.split is refused by the config schema (test_config_schema.py).
     with pytest.raises(ConfigError, match="n_folds=1"):
         grouped_kfold(["a", "b"], 1, seed=0)
-    with pytest.raises(ConfigError, match="unknown split 'random'"):
-        split_samples(table(), mode="random", fold=0, n_folds=5, val_fraction=0.2, seed=0)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import numpy as np
 from scipy import ndimage
 
+from lus_unet.bench.timing import interleaved_times
 from lus_unet.data.preprocess import LOG_FLOOR, PreprocessConfig, despeckle
 
 # Mean of a Rayleigh variable is scale * sqrt(pi / 2): this scale gives unit-mean speckle, so the
@@ -77,24 +75,6 @@ def speckle(
     return (clean * noise).astype(np.float32)
 
 
-def _median_ms(fns: list[Callable[[], object]], repeats: int, warmup: int) -> list[float]:
-    """Median wall time in milliseconds of each function over ``repeats`` calls.
-
-    The functions take turns within every repeat, so a load change on a shared machine hits
-    them alike instead of whichever happened to run during it.
-    """
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    times = np.empty((repeats, len(fns)))
-    for i in range(repeats):
-        for j, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            times[i, j] = time.perf_counter() - start
-    return [float(ms) for ms in np.median(times, axis=0) * 1e3]
-
-
 def measure_despeckle(repeats: int = 20, warmup: int = 3, seed: int = 0) -> dict[str, float]:
     """Time :func:`despeckle` against scikit-image's BayesShrink on a speckled 960x128 frame.
 
@@ -137,7 +117,8 @@ def measure_despeckle(repeats: int = 20, warmup: int = 3, seed: int = 0) -> dict
         )
         return np.exp(shrunk).astype(np.float32)
 
-    ours_ms, theirs_ms, classic_ms = _median_ms([ours, theirs, ours_classic], repeats, warmup)
+    times = interleaved_times([ours, theirs, ours_classic], repeats, warmup)
+    ours_ms, theirs_ms, classic_ms = (float(ms) for ms in np.median(times, axis=0) * 1e3)
     return {
         "despeckle_ms_per_frame": ours_ms,
         "skimage_ms_per_frame": theirs_ms,

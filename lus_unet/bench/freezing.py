@@ -10,19 +10,16 @@ import torch
 from lus_unet.bench.flops import count_flops
 from lus_unet.bench.steps import TrainStep, random_batch
 from lus_unet.bench.timing import interleaved_times, median_ratio
+from lus_unet.bench.workload import Workload
 from lus_unet.models import build_model, freeze_groups
 
+# Every conv's cost scales with the pixel count alike, so the FLOP shares, and hence the
+# ratio, do not depend on the image size; 128x128 keeps the full-width networks affordable
+# on a CPU.
+FREEZING = Workload(image_size=128, repeats=5)
 
-def measure_frozen_step_ratio(
-    model: str,
-    frozen: str,
-    image_size: int = 128,
-    batch_size: int = 2,
-    repeats: int = 5,
-    warmup: int = 1,
-    base_channels: int = 64,
-    seed: int = 0,
-) -> dict[str, Any]:
+
+def measure_frozen_step_ratio(model: str, frozen: str, work: Workload = FREEZING) -> dict[str, Any]:
     """Training step time with one parameter group frozen over the time with all trainable.
 
     Two copies of the same full-width network take turns (one step each per repeat), so the
@@ -32,14 +29,7 @@ def measure_frozen_step_ratio(
     Args:
         model: ``xunet`` or ``vunet`` (random weights: the values do not change the cost).
         frozen: the group to freeze (``encoder``, ``bottleneck``, ...).
-        image_size: square input side. Every conv's cost scales with the pixel count alike,
-            so the FLOP shares, and hence the ratio, do not depend on it; a reduced size keeps
-            the full-width networks affordable on a CPU.
-        batch_size: images per step.
-        repeats: timed steps of each variant.
-        warmup: untimed steps of each first.
-        base_channels: X-UNet width (64 = the paper's).
-        seed: initialisation and data seed.
+        work: sizes and repeats (``base_channels``: X-UNet only).
 
     Returns:
         ``ratio`` (median of frozen/all over the paired steps), ``flop_ratio`` (forward +
@@ -47,11 +37,12 @@ def measure_frozen_step_ratio(
         update in each), the step and optimizer times in ms and each group's share of the
         forward FLOPs.
     """
-    options = {"base_channels": base_channels} if model == "xunet" else {"encoder_weights": None}
-    torch.manual_seed(seed)
+    xunet = model == "xunet"
+    options = {"base_channels": work.base_channels} if xunet else {"encoder_weights": None}
+    torch.manual_seed(work.seed)
     nets = [build_model(model, **options), build_model(model, **options)]
     freeze_groups(nets[1], [frozen])
-    batch = random_batch(batch_size, image_size, seed=seed)
+    batch = random_batch(work.batch_size, work.image_size, seed=work.seed)
     steps = [TrainStep(net) for net in nets]
     # Adam's update costs per parameter, not per pixel: at a small batch it is a large part of
     # the step, and freezing saves it for every frozen parameter. Recording it within each
@@ -62,11 +53,11 @@ def measure_frozen_step_ratio(
         steps[index](batch)
         optimizer_s[index].append(steps[index].optimizer_s)
 
-    times = interleaved_times([lambda: run(0), lambda: run(1)], repeats, warmup)
-    adam = np.array(optimizer_s).T[warmup:]
+    times = interleaved_times([lambda: run(0), lambda: run(1)], work.repeats, work.warmup)
+    adam = np.array(optimizer_s).T[work.warmup :]
     compute = times - adam
-    flops_all, by_module = count_flops(nets[0], image_size, train=True)
-    flops_frozen, _ = count_flops(nets[1], image_size, train=True)
+    flops_all, by_module = count_flops(nets[0], work.image_size, train=True)
+    flops_frozen, _ = count_flops(nets[1], work.image_size, train=True)
     forward = sum(by_module.values())
     return {
         "ratio": median_ratio(times[:, 1], times[:, 0]),
@@ -79,10 +70,6 @@ def measure_frozen_step_ratio(
         "forward_flop_share": {name: flops / forward for name, flops in by_module.items()},
         "frozen_params": sum(p.numel() for p in nets[1].parameters() if not p.requires_grad),
         "total_params": sum(p.numel() for p in nets[1].parameters()),
-        "setup": {
-            "model": model if model == "vunet" else f"xunet base_channels={base_channels}",
-            "image_size": image_size,
-            "batch_size": batch_size,
-            "repeats": repeats,
-        },
+        # V-UNet's width is VGG16's, whatever base_channels says.
+        "setup": {**work.setup(), "repeats": work.repeats, **({} if xunet else {"model": model})},
     }

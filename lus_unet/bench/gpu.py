@@ -13,6 +13,7 @@ from lus_unet.bench.flops import SUSTAINED_BF16_TFLOPS, count_flops, peak_bf16_t
 from lus_unet.bench.inference import InferMode, measure_inference
 from lus_unet.bench.steps import TrainStep, random_batch
 from lus_unet.bench.timing import interleaved_times
+from lus_unet.bench.workload import Workload
 from lus_unet.models import build_model
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ def measure_gpu(
             results["gpu_train_mfu"] = best["mfu"]
     modes = [InferMode("bfloat16", compiled) for compiled in compile_modes]
     middle = infer_batch_sizes[len(infer_batch_sizes) // 2]
-    infer = measure_inference("cuda", modes, infer_batch_sizes, middle, image_size, repeats=repeats)
+    work = Workload(image_size=image_size, batch_size=middle, repeats=repeats)
+    infer = measure_inference("cuda", modes, infer_batch_sizes, work)
     results.update({f"gpu_{key}": value for key, value in infer.items()})
     return results

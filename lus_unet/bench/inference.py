@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from lus_unet.bench.timing import cpu_seconds_per_call, interleaved_times
+from lus_unet.bench.workload import Workload
 from lus_unet.models import build_model
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class InferMode:
 
 
 MODES = tuple(InferMode(d, c) for c in (False, True) for d in DTYPES)
+INFERENCE = Workload()  # the paper's X-UNet and frames; the modes compete at batch 2
 
 
 def make_infer_fn(
@@ -64,15 +66,11 @@ def measure_inference(
     device: str = "cpu",
     modes: Sequence[InferMode] = MODES,
     batch_sizes: Sequence[int] = (1, 2, 4, 8),
-    select_batch: int = 2,
-    image_size: int = 256,
-    repeats: int = 3,
-    base_channels: int = 64,
-    seed: int = 0,
+    work: Workload = INFERENCE,
 ) -> dict[str, Any]:
     """Frames per second of X-UNet inference: best mode first, then best batch size.
 
-    The modes are compared at ``select_batch`` (interleaved, the same batch for all), then
+    The modes are compared at ``work.batch_size`` (interleaved, the same batch for all), then
     the fastest one runs at every batch size (interleaved again). A mode that fails (e.g. no
     C++ compiler for torch.compile) is reported and skipped.
 
@@ -80,11 +78,7 @@ def measure_inference(
         device: ``cpu`` or ``cuda``.
         modes: precision/compilation variants to compare.
         batch_sizes: batch sizes tried with the fastest mode.
-        select_batch: batch size at which the modes are compared.
-        image_size: square input side (256 = the paper's).
-        repeats: timed calls per variant (one untimed call first; it compiles).
-        base_channels: X-UNet width (64 = the paper's).
-        seed: initialisation and data seed.
+        work: sizes and repeats; the untimed calls compile.
 
     Returns:
         ``infer_frames_per_s`` (the best), ``infer_mode`` (mode and batch size of the best),
@@ -92,13 +86,14 @@ def measure_inference(
         ``infer_frames_per_s_idle_estimate`` (the best variant's rate from its CPU time: what
         the machine's threads would give without other processes competing for the cores).
     """
-    torch.manual_seed(seed)
+    torch.manual_seed(work.seed)
     dev = torch.device(device)
-    net = build_model("xunet", base_channels=base_channels)
+    net = build_model("xunet", base_channels=work.base_channels)
+    select_batch, repeats = work.batch_size, work.repeats
     sync = torch.cuda.synchronize if dev.type == "cuda" else None
 
     def batch(size: int) -> torch.Tensor:
-        x = torch.rand(size, 3, image_size, image_size, device=dev)
+        x = torch.rand(size, 3, work.image_size, work.image_size, device=dev)
         return x.contiguous(memory_format=torch.channels_last)
 
     fns, table = {}, []
@@ -114,7 +109,7 @@ def measure_inference(
         fns[mode] = fn
     if not fns:
         raise RuntimeError("every inference mode failed")
-    times = interleaved_times([lambda f=f: f(x) for f in fns.values()], repeats, 1, sync)
+    times = interleaved_times([lambda f=f: f(x) for f in fns.values()], repeats, work.warmup, sync)
     rates = select_batch / np.median(times, axis=0)
     table += [
         {**asdict(mode), "batch_size": select_batch, "frames_per_s": float(rate)}
@@ -134,7 +129,8 @@ def measure_inference(
             continue
         inputs[size] = batch(size)
     if inputs:
-        times = interleaved_times([lambda x=x: fn(x) for x in inputs.values()], repeats, 1, sync)
+        calls = [lambda x=x: fn(x) for x in inputs.values()]
+        times = interleaved_times(calls, repeats, work.warmup, sync)
         table += [
             {**asdict(best_mode), "batch_size": size, "frames_per_s": float(size / t)}
             for size, t in zip(inputs, np.median(times, axis=0), strict=True)
@@ -151,12 +147,11 @@ def measure_inference(
         "infer_frames_per_s": best["frames_per_s"],
         **figures,
         "infer_mode": {
+            **work.setup(),
             "dtype": best["dtype"],
             "compiled": best["compiled"],
             "batch_size": best["batch_size"],
             "channels_last": True,
-            "image_size": image_size,
-            "model": f"xunet base_channels={base_channels}",
         },
         "infer_table": table,
     }

@@ -13,8 +13,13 @@ from torch.utils.data import DataLoader, Dataset
 
 from lus_unet.bench.steps import Batch, TrainStep, endless, random_batch
 from lus_unet.bench.timing import median_ratio
+from lus_unet.bench.workload import Workload
 from lus_unet.models import build_model
 from lus_unet.training.module import SegmentationModule
+
+# A small X-UNet, so a step takes tens of milliseconds and the framework's fixed cost per step
+# is visible; the warm-up pairs cover the allocator and oneDNN's primitive caches.
+OVERHEAD = Workload(base_channels=16, image_size=64, batch_size=4, repeats=190, warmup=10)
 
 
 class _TensorBatches(Dataset):
@@ -56,14 +61,7 @@ class _InterleavedPlainSteps(L.Callback):
         self._mark = time.perf_counter()
 
 
-def measure_lightning_overhead(
-    base_channels: int = 16,
-    image_size: int = 64,
-    batch_size: int = 4,
-    steps: int = 200,
-    warmup_steps: int = 10,
-    seed: int = 0,
-) -> dict[str, Any]:
+def measure_lightning_overhead(work: Workload = OVERHEAD) -> dict[str, Any]:
     """Lightning training step time over a plain PyTorch loop's, minus one.
 
     Both train identical copies of a small X-UNet with the same loss (soft Dice) and Adam on
@@ -72,31 +70,25 @@ def measure_lightning_overhead(
     :class:`SegmentationModule` (its ``self.log`` of ``train/loss`` included).
 
     Args:
-        base_channels: X-UNet width (small, so a step takes tens of milliseconds and the
-            framework's fixed cost per step is visible).
-        image_size: square input side.
-        batch_size: images per step.
-        steps: Lightning steps, each followed by one plain step.
-        warmup_steps: initial pairs left out (allocator, oneDNN primitive caches).
-        seed: initialisation and data seed.
+        work: sizes; ``warmup + repeats`` Lightning steps run, each followed by one plain
+            step, and the first ``warmup`` pairs are left out.
 
     Returns:
         ``lightning_overhead`` (median over step pairs of Lightning/plain, minus one),
         ``lightning_overhead_ms_per_step`` (median difference), the median step times in ms
         and the settings.
     """
-    torch.manual_seed(seed)
-    net = build_model("xunet", base_channels=base_channels)
-    data = _TensorBatches(random_batch(batch_size * 8, image_size, seed=seed))
+    torch.manual_seed(work.seed)
+    net = build_model("xunet", base_channels=work.base_channels)
+    data = _TensorBatches(random_batch(work.batch_size * 8, work.image_size, seed=work.seed))
+    batches = DataLoader(data, batch_size=work.batch_size)
     plain_net = copy.deepcopy(net)
-    timer = _InterleavedPlainSteps(
-        TrainStep(plain_net, loss="dice", lr=1e-5), DataLoader(data, batch_size=batch_size)
-    )
+    timer = _InterleavedPlainSteps(TrainStep(plain_net, loss="dice", lr=1e-5), batches)
     module = SegmentationModule(net, loss="dice", lr=1e-5, image_log_every_n_epochs=0)
     trainer = L.Trainer(
         accelerator="cpu",
         devices=1,
-        max_steps=steps,
+        max_steps=work.warmup + work.repeats,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -105,19 +97,14 @@ def measure_lightning_overhead(
         limit_val_batches=0,
         callbacks=[timer],
     )
-    trainer.fit(module, train_dataloaders=DataLoader(data, batch_size=batch_size))
-    lightning_s = np.array(timer.lightning_s[warmup_steps:])
+    trainer.fit(module, train_dataloaders=DataLoader(data, batch_size=work.batch_size))
+    lightning_s = np.array(timer.lightning_s[work.warmup :])
     # The plain step i ran right after Lightning step i; Lightning step i+1 is timed from there.
-    plain_s = np.array(timer.plain_s[warmup_steps : warmup_steps + len(lightning_s)])
+    plain_s = np.array(timer.plain_s[work.warmup : work.warmup + len(lightning_s)])
     return {
         "lightning_overhead": median_ratio(lightning_s, plain_s) - 1,
         "lightning_overhead_ms_per_step": float(np.median(lightning_s - plain_s) * 1e3),
         "lightning_step_ms": float(np.median(lightning_s) * 1e3),
         "plain_step_ms": float(np.median(plain_s) * 1e3),
-        "overhead_setup": {
-            "model": f"xunet base_channels={base_channels}",
-            "image_size": image_size,
-            "batch_size": batch_size,
-            "step_pairs": len(lightning_s),
-        },
+        "overhead_setup": {**work.setup(), "step_pairs": len(lightning_s)},
     }

@@ -7,17 +7,23 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
 from lus_unet.bench.despeckle import measure_despeckle
-from lus_unet.bench.freezing import measure_frozen_step_ratio
+from lus_unet.bench.freezing import FREEZING, measure_frozen_step_ratio
 from lus_unet.bench.inference import InferMode, measure_inference
 from lus_unet.bench.machine import describe_machine
-from lus_unet.bench.overhead import measure_lightning_overhead
-from lus_unet.bench.throughput import measure_loader, measure_model_throughput, workers_to_feed
+from lus_unet.bench.overhead import OVERHEAD, measure_lightning_overhead
+from lus_unet.bench.throughput import (
+    MODEL,
+    measure_loader,
+    measure_model_throughput,
+    workers_to_feed,
+)
+from lus_unet.bench.workload import Workload
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +37,9 @@ class SuiteSizes:
     name: str
     despeckle: dict[str, Any] = field(default_factory=dict)
     loader: dict[str, Any] = field(default_factory=dict)
-    model: dict[str, Any] = field(default_factory=dict)
-    overhead: dict[str, Any] = field(default_factory=dict)
-    freezing: dict[str, Any] = field(default_factory=dict)
+    model: Workload = MODEL
+    overhead: Workload = OVERHEAD
+    freezing: Workload = FREEZING
     xunet_width: int = 64
     inference: dict[str, Any] = field(default_factory=dict)
     gpu: dict[str, Any] = field(default_factory=dict)
@@ -45,10 +51,7 @@ FULL = SuiteSizes(
     name="full",
     despeckle={"repeats": 20, "warmup": 3},
     loader={"image_size": 256, "batch_size": 20, "batches": 20},
-    model={"image_size": 256, "batch_size": 2, "repeats": 3},
-    overhead={"base_channels": 16, "image_size": 64, "batch_size": 4, "steps": 120},
-    freezing={"image_size": 128, "batch_size": 2, "repeats": 5},
-    inference={"batch_sizes": (1, 2, 4, 8), "select_batch": 2, "repeats": 3},
+    overhead=replace(OVERHEAD, repeats=110),
     gpu={"batch_sizes": (20, 64), "infer_batch_sizes": (16, 64, 128), "repeats": 5},
 )
 # Seconds: tiny networks and images, one or two repeats. Checks that everything runs and
@@ -57,24 +60,15 @@ QUICK = SuiteSizes(
     name="quick",
     despeckle={"repeats": 2, "warmup": 1},
     loader={"image_size": 32, "batch_size": 4, "n_frames": 8, "batches": 2},
-    model={"image_size": 32, "batch_size": 2, "repeats": 1, "base_channels": 4},
-    overhead={
-        "base_channels": 4,
-        "image_size": 32,
-        "batch_size": 2,
-        "steps": 8,
-        "warmup_steps": 2,
-    },
-    freezing={"image_size": 32, "batch_size": 1, "repeats": 1, "warmup": 0},
+    model=Workload(image_size=32, batch_size=2, repeats=1, base_channels=4),
+    overhead=Workload(image_size=32, batch_size=2, repeats=6, warmup=2, base_channels=4),
+    freezing=Workload(image_size=32, batch_size=1, repeats=1, warmup=0),
     xunet_width=8,
     inference={
         # Compilation alone takes most of a minute: the quick suite leaves it out.
         "modes": (InferMode("float32", False), InferMode("bfloat16", False)),
         "batch_sizes": (1, 2),
-        "select_batch": 1,
-        "image_size": 32,
-        "repeats": 1,
-        "base_channels": 4,
+        "work": Workload(image_size=32, batch_size=1, repeats=1, base_channels=4),
     },
     gpu={"batch_sizes": (2,), "infer_batch_sizes": (1, 2), "image_size": 32, "repeats": 1},
 )
@@ -106,9 +100,9 @@ def run_suite(
         "despeckle": lambda: measure_despeckle(**sizes.despeckle),
         "throughput": lambda: {
             **measure_loader(**sizes.loader),
-            **measure_model_throughput(**sizes.model),
+            **measure_model_throughput(sizes.model),
         },
-        "overhead": lambda: measure_lightning_overhead(**sizes.overhead),
+        "overhead": lambda: measure_lightning_overhead(sizes.overhead),
         "freezing": lambda: _freezing(sizes),
         "inference": lambda: _prefixed("cpu_", measure_inference("cpu", **sizes.inference)),
         "gpu": lambda: _gpu(sizes, compile_gpu),
@@ -141,10 +135,9 @@ def run_suite(
 
 def _freezing(sizes: SuiteSizes) -> dict[str, Any]:
     """V-UNet encoder frozen and X-UNet bottleneck frozen, each against all trainable."""
-    vunet = measure_frozen_step_ratio("vunet", "encoder", **sizes.freezing)
-    xunet = measure_frozen_step_ratio(
-        "xunet", "bottleneck", base_channels=sizes.xunet_width, **sizes.freezing
-    )
+    vunet = measure_frozen_step_ratio("vunet", "encoder", sizes.freezing)
+    xunet_work = replace(sizes.freezing, base_channels=sizes.xunet_width)
+    xunet = measure_frozen_step_ratio("xunet", "bottleneck", xunet_work)
     return {
         "frozen_encoder_step_ratio": vunet["ratio"],
         "bottleneck_frozen_step_ratio": xunet["ratio"],

@@ -10,9 +10,14 @@ from torch.utils.data import DataLoader
 
 from lus_unet.bench.steps import TrainStep, endless, random_batch
 from lus_unet.bench.timing import interleaved_times
+from lus_unet.bench.workload import Workload
 from lus_unet.data.augment import build_augmentation
 from lus_unet.data.dataset import SegmentationDataset
 from lus_unet.models import build_model
+
+# A CPU's throughput per image barely depends on the batch size: a small batch keeps the
+# measurement affordable.
+MODEL = Workload(batch_size=2)
 
 
 def measure_loader(
@@ -57,46 +62,29 @@ def measure_loader(
     }
 
 
-def measure_model_throughput(
-    image_size: int = 256,
-    batch_size: int = 2,
-    repeats: int = 3,
-    warmup: int = 1,
-    base_channels: int = 64,
-    channels_last: bool = True,
-    seed: int = 0,
-) -> dict[str, Any]:
+def measure_model_throughput(work: Workload = MODEL, channels_last: bool = True) -> dict[str, Any]:
     """Training throughput of the full X-UNet on the CPU, in images per second.
 
     Args:
-        image_size: square input side (256 = the paper's).
-        batch_size: images per step; a CPU's throughput per image barely depends on it,
-            and a small batch keeps the measurement affordable.
-        repeats: timed steps.
-        warmup: untimed steps first.
-        base_channels: X-UNet width (64 = the paper's).
+        work: sizes and repeats.
         channels_last: network and batch in channels_last, as ``trainer=cpu`` trains.
-        seed: initialisation and data seed.
 
     Returns:
         ``model_images_per_s``, the step time in ms and the settings.
     """
-    torch.manual_seed(seed)
-    net = build_model("xunet", base_channels=base_channels)
+    torch.manual_seed(work.seed)
+    net = build_model("xunet", base_channels=work.base_channels)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     step = TrainStep(net.to(memory_format=memory_format))
-    batch = random_batch(batch_size, image_size, channels_last=channels_last, seed=seed)
-    times = interleaved_times([lambda: step(batch)], repeats, warmup)[:, 0]
+    batch = random_batch(
+        work.batch_size, work.image_size, channels_last=channels_last, seed=work.seed
+    )
+    times = interleaved_times([lambda: step(batch)], work.repeats, work.warmup)[:, 0]
     seconds = float(np.median(times))
     return {
-        "model_images_per_s": batch_size / seconds,
+        "model_images_per_s": work.batch_size / seconds,
         "model_step_ms": seconds * 1e3,
-        "model_setup": {
-            "model": f"xunet base_channels={base_channels}",
-            "image_size": image_size,
-            "batch_size": batch_size,
-            "channels_last": channels_last,
-        },
+        "model_setup": {**work.setup(), "channels_last": channels_last},
     }
 
 

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from lus_unet.compare.plot import plot_curves
@@ -17,7 +16,7 @@ from lus_unet.config.train import check_train_config
 from lus_unet.config.validate import validate
 from lus_unet.folds import parse_fold_spec
 from lus_unet.run_folder import FOLD_PREFIX
-from lus_unet.utils import CONFIG_DIR, exit_on_user_error, write_json_atomic, write_text_atomic
+from lus_unet.utils import command, write_json_atomic, write_text_atomic
 
 log = logging.getLogger("lus_unet.compare")
 
@@ -78,12 +77,7 @@ def check_entries(cfg: DictConfig, entries: dict[str, list[str]], run_dir: Path)
             parse_fold_spec(train_cfg.fold, train_cfg.data.n_folds)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="compare")
-def main(cfg: DictConfig) -> None:
-    """Command-line entry point."""
-    with exit_on_user_error():
-        compare(cfg)
-
+main = command(compare, "compare")
 
 if __name__ == "__main__":
     main()

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from lus_unet.config.data import ImageSize, NotNegative, Positive, Seed
+from lus_unet.config.paths import OutputPaths
 from lus_unet.config.rules import Explain, NotEmpty
 from lus_unet.config.validate import show
 from lus_unet.errors import ConfigError
 
 
-@dataclass(kw_only=True)
+@dataclass
 class Budget:
     """``budget``: what every entry trains with."""
 
@@ -20,15 +21,7 @@ class Budget:
     image_size: ImageSize
 
 
-@dataclass(kw_only=True)
-class ComparePaths:
-    """``paths`` of a comparison."""
-
-    output_dir: str
-    cache_dir: str
-
-
-@dataclass(kw_only=True)
+@dataclass
 class CompareConfig:
     """``conf/compare.yaml``; each entry's train config is checked by the compare entry point."""
 
@@ -43,7 +36,7 @@ class CompareConfig:
     common: list[str]
     extra: list[str]
     entries: dict[str, list[str]]
-    paths: ComparePaths
+    paths: OutputPaths
 
     @staticmethod
     def check_together(node: Any, key: str) -> None:

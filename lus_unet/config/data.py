@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from lus_unet.config.paths import CachePaths
 from lus_unet.config.rules import AtLeast, Explain, Length, MayBeAbsent, MultipleOf, OneOf, Range
 from lus_unet.config.validate import join
 from lus_unet.data.augment import AUGMENTATIONS
@@ -45,7 +46,7 @@ def check_folder_exists(node: Any, key: str) -> None:
         raise DataError(root, f"data folder does not exist ({join(key, 'root')})")
 
 
-@dataclass(kw_only=True)
+@dataclass
 class Preprocess:
     """``data.preprocess``: :class:`lus_unet.data.preprocess.PreprocessConfig` of LUS frames."""
 
@@ -58,7 +59,7 @@ class Preprocess:
     interpolation: Annotated[str, OneOf(tuple(SHRINK_INTERPOLATIONS))]
 
 
-@dataclass(kw_only=True)
+@dataclass
 class LUSSynthetic:
     """``data.synthetic`` of ``data=lus``: the embedded set's generator arguments."""
 
@@ -68,7 +69,7 @@ class LUSSynthetic:
     profile: Annotated[str, OneOf(LUS_PROFILES)]
 
 
-@dataclass(kw_only=True)
+@dataclass
 class SalientSynthetic:
     """``data.synthetic`` of ``data=salient``."""
 
@@ -76,7 +77,7 @@ class SalientSynthetic:
     seed: Seed
 
 
-@dataclass(kw_only=True)
+@dataclass
 class DataCommon:
     """The keys every data set has (:class:`lus_unet.data.spec.DataSpec`)."""
 
@@ -100,7 +101,7 @@ class DataCommon:
     check_together = staticmethod(check_folder_exists)
 
 
-@dataclass(kw_only=True)
+@dataclass
 class LUSData(DataCommon):
     """``conf/data/lus.yaml``."""
 
@@ -112,7 +113,7 @@ class LUSData(DataCommon):
     synthetic: LUSSynthetic
 
 
-@dataclass(kw_only=True)
+@dataclass
 class SalientData(DataCommon):
     """``conf/data/salient.yaml``."""
 
@@ -123,19 +124,12 @@ class SalientData(DataCommon):
 Data = LUSData | SalientData
 
 
-@dataclass(kw_only=True)
-class CheckPaths:
-    """``paths`` of the data checker."""
-
-    cache_dir: str
-
-
-@dataclass(kw_only=True)
+@dataclass
 class CheckConfig:
     """``conf/check.yaml``: ``python -m lus_unet.check``."""
 
     data: Data
     seed: Seed
-    paths: CheckPaths
+    paths: CachePaths
     # size=lus600 also sets trainer.max_epochs, which the checker does not use.
     trainer: Annotated[dict[str, Any], MayBeAbsent()]

@@ -13,7 +13,7 @@ from lus_unet.evaluation.prediction_files import PROBABILITY_FORMATS
 Checkpoints = Annotated[str | list[str] | None, Required(".ckpt file | run folder | CV run folder")]
 
 
-@dataclass(kw_only=True)
+@dataclass
 class Inference:
     """``conf/inference.yaml``: how probabilities become masks, shared by both entry points."""
 
@@ -26,7 +26,7 @@ class Inference:
     ]
 
 
-@dataclass(kw_only=True)
+@dataclass
 class EvaluateData:
     """``data`` of ``conf/evaluate.yaml``: a folder to evaluate on, and how to read it."""
 
@@ -42,7 +42,7 @@ class EvaluateData:
     check_together = staticmethod(check_folder_exists)
 
 
-@dataclass(kw_only=True)
+@dataclass
 class EvaluateConfig(Inference):
     """``conf/evaluate.yaml``."""
 
@@ -58,7 +58,7 @@ class EvaluateConfig(Inference):
     n_worst: NotNegative
 
 
-@dataclass(kw_only=True)
+@dataclass
 class PredictConfig(Inference):
     """``conf/predict.yaml``."""
 

@@ -17,7 +17,7 @@ DecoderConvs = Annotated[
 ]
 
 
-@dataclass(kw_only=True)
+@dataclass
 class XUNetModel:
     """``conf/model/xunet.yaml``: :class:`lus_unet.models.XUNet`'s arguments."""
 
@@ -28,7 +28,7 @@ class XUNetModel:
     activation: Activation
 
 
-@dataclass(kw_only=True)
+@dataclass
 class VUNetModel:
     """``conf/model/vunet.yaml``: :func:`lus_unet.models.build_vunet`'s arguments."""
 
@@ -41,7 +41,7 @@ class VUNetModel:
     activation: Activation
 
 
-@dataclass(kw_only=True)
+@dataclass
 class ReferenceModel:
     """``conf/model/reference.yaml``: :func:`lus_unet.models.build_reference`'s arguments."""
 
@@ -56,7 +56,7 @@ class ReferenceModel:
 Model = XUNetModel | VUNetModel | ReferenceModel
 
 
-@dataclass(kw_only=True)
+@dataclass
 class Finetune:
     """``conf/finetune/*.yaml``: the parameter groups kept frozen."""
 
@@ -64,7 +64,7 @@ class Finetune:
     freeze: list[Annotated[str, OneOf(PARAMETER_GROUPS)]]
 
 
-@dataclass(kw_only=True)
+@dataclass
 class SummaryConfig:
     """``conf/summary.yaml``: ``python -m lus_unet.summary``."""
 

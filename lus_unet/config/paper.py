@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(kw_only=True)
+@dataclass
 class PaperModels:
     """Train overrides of the stages of each model."""
 
@@ -13,7 +13,7 @@ class PaperModels:
     vunet: list[str]
 
 
-@dataclass(kw_only=True)
+@dataclass
 class PaperProfile:
     """One profile of ``python -m lus_unet.paper --profile``: where runs go, what they add."""
 

@@ -10,6 +10,7 @@ import torch
 import lus_unet.config.resolvers  # noqa: F401  (conf/train.yaml's ${data_size:...})
 from lus_unet.config.data import Data, NotNegative, Positive, Seed
 from lus_unet.config.model import Finetune, Model
+from lus_unet.config.paths import TrainPaths
 from lus_unet.config.rules import AtLeast, Explain, MayBeAbsent, OneOf, Range
 from lus_unet.config.validate import join, show, validate
 from lus_unet.errors import ConfigError
@@ -44,7 +45,7 @@ def check_accelerator(node: Any, key: str) -> None:
         raise ConfigError(f"{join(key, 'accelerator')}=mps: MPS is not available on this machine")
 
 
-@dataclass(kw_only=True)
+@dataclass
 class Trainer:
     """``conf/trainer/*.yaml``: ``lightning.Trainer`` arguments; others pass through unchecked."""
 
@@ -69,7 +70,7 @@ class Trainer:
     check_together = staticmethod(check_accelerator)
 
 
-@dataclass(kw_only=True)
+@dataclass
 class Optimizer:
     """``optimizer`` (set by the recipe): :func:`lus_unet.training.optim.build_optimizer`."""
 
@@ -87,7 +88,7 @@ class Optimizer:
             )
 
 
-@dataclass(kw_only=True)
+@dataclass
 class Scheduler:
     """``scheduler`` (set by the recipe): :func:`lus_unet.training.optim.build_scheduler`."""
 
@@ -97,7 +98,7 @@ class Scheduler:
     power: PositiveNumber
 
 
-@dataclass(kw_only=True)
+@dataclass
 class Recipe:
     """``recipe`` (``conf/recipe/*.yaml``): its name and whether LUS frames are despeckled."""
 
@@ -105,7 +106,7 @@ class Recipe:
     despeckle: bool
 
 
-@dataclass(kw_only=True)
+@dataclass
 class Performance:
     """``performance``: :class:`lus_unet.training.performance.PerformanceCallback`'s arguments."""
 
@@ -113,16 +114,7 @@ class Performance:
     compile: bool
 
 
-@dataclass(kw_only=True)
-class TrainPaths:
-    """``paths`` of a training run."""
-
-    output_dir: str
-    cache_dir: str
-    paper_dir: str
-
-
-@dataclass(kw_only=True)
+@dataclass
 class TrainConfig:
     """``conf/train.yaml``, composed: the whole configuration of a training run."""
 

@@ -1,12 +1,13 @@
 """Walk a composed config against a dataclass schema: the first refused value is a ConfigError.
 
-A schema is a dataclass whose fields are the keys of one config group, typed with ``bool``,
-``int``, ``float``, ``str``, ``Literal``, ``list[...]``, ``dict[str, ...]``, ``Any``, unions
-with ``None``, nested schemas, or a union of schemas told apart by a ``Literal`` field (the
-``model.name``, the ``data._target_``), each optionally ``Annotated`` with the rules of
-:mod:`lus_unet.config.rules`. A group refuses keys its schema does not list unless the schema
-sets ``open_keys = True``; a schema may define ``check_together(node, key)`` for rules that
-span several keys, called once its keys are known to be well typed.
+A schema is a dataclass (a description, never instantiated) whose fields are the keys of one
+config group, typed with ``bool``, ``int``, ``float``, ``str``, ``Literal``, ``list[...]``,
+``dict[str, ...]``, ``Any``, unions with ``None``, nested schemas, or a union of schemas told
+apart by a ``Literal`` field (the ``model.name``, the ``data._target_``), each optionally
+``Annotated`` with the rules of :mod:`lus_unet.config.rules`. A group refuses keys its schema
+does not list unless the schema sets ``open_keys = True``; a schema may define
+``check_together(node, key)`` for rules that span several keys, called once its keys are known
+to be well typed.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import scipy.io
 import tifffile
 from PIL import Image
 
-from lus_unet.errors import ConfigError, DataError
+from lus_unet.errors import DataError
 
 if TYPE_CHECKING:
     from lus_unet.data.pairs import SourcePair
@@ -33,8 +33,6 @@ IMAGE_SUFFIXES: tuple[str, ...] = (".mat", ".tif", ".tiff", ".png")
 # binary); photo sets such as XPIE ship JPEG images, so their readers opt in to it.
 JPEG_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg")
 
-# The frame axis of a 3-D MAT cine stack: 0, 1, 2 or their negative forms.
-FRAME_AXES: tuple[int, ...] = (-3, -2, -1, 0, 1, 2)
 # Frame k of a cine file gets the id <file id>_f<k>; this pattern recognises such ids.
 _CINE_ID = "{}_f[0-9]+"
 
@@ -124,17 +122,6 @@ def _read_image_named(
     return array, name
 
 
-def check_frame_axis(frame_axis: int) -> int:
-    """The frame axis of 3-D MAT cine stacks if valid, else a ConfigError.
-
-    Args:
-        frame_axis: the ``frame_axis`` setting.
-    """
-    if isinstance(frame_axis, bool) or frame_axis not in FRAME_AXES:
-        raise ConfigError(f"data.frame_axis must be 0, 1 or 2, got {frame_axis!r}")
-    return frame_axis
-
-
 def split_frames(
     file_id: str, array: np.ndarray, frame_axis: int = 2
 ) -> Iterator[tuple[str, np.ndarray]]:
@@ -152,7 +139,7 @@ def split_frames(
     if array.ndim == 2:
         yield file_id, array
         return
-    stack = np.moveaxis(array, check_frame_axis(frame_axis), -1)
+    stack = np.moveaxis(array, frame_axis, -1)
     count = stack.shape[-1]
     width = len(str(count - 1))
     for k in range(count):
@@ -296,7 +283,6 @@ def iter_frames(
         mask_mat_key: the variable to read from a .mat mask (None: its single candidate).
         suffixes: the file types accepted (see :func:`read_array`).
     """
-    check_frame_axis(frame_axis)
     image, image_variable = _read_image_named(pair.image, mat_key, suffixes)
     mask, mask_variable = _read_mask_named(pair.mask, mask_mat_key, mask_threshold, suffixes)
     if image.shape != mask.shape:

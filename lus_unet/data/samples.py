@@ -93,16 +93,6 @@ def build_sample_table(
     return SampleTable(ids, groups, chosen, flipped)
 
 
-def check_split_mode(mode: str) -> None:
-    """Raise a ConfigError unless ``mode`` is one of :data:`SPLIT_MODES`.
-
-    Args:
-        mode: the ``data.split`` value.
-    """
-    if mode not in SPLIT_MODES:
-        raise ConfigError(f"data.split: unknown split '{mode}'; valid: {', '.join(SPLIT_MODES)}")
-
-
 def split_samples(
     table: SampleTable,
     *,
@@ -116,15 +106,14 @@ def split_samples(
 
     Args:
         table: the samples.
-        mode: ``grouped``, or ``leaky_paper``: every sample is its own group, so a frame and
-            its flip copy can land on opposite sides (the paper's protocol; only to measure
-            the leak).
+        mode: one of :data:`SPLIT_MODES` (checked by the config schema): ``grouped``, or
+            ``leaky_paper``: every sample is its own group, so a frame and its flip copy can
+            land on opposite sides (the paper's protocol; only to measure the leak).
         fold: fold index, or None for one holdout split of ``val_fraction``.
         n_folds: number of folds.
         val_fraction: validation fraction of the holdout split.
         seed: split seed.
     """
-    check_split_mode(mode)
     groups = table.ids if mode == "leaky_paper" else table.groups
     if fold is None:
         return grouped_holdout(groups, val_fraction, seed)

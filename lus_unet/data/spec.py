@@ -28,7 +28,6 @@ from lus_unet.data.synthetic import (
     generate_lus_dataset,
     generate_salient_dataset,
 )
-from lus_unet.errors import ConfigError
 
 
 class DataSpec(ABC):
@@ -275,16 +274,12 @@ def spec_from_config(data: dict[str, Any], **overrides: Any) -> DataSpec:
     """The spec of a ``data`` config (a plain dict with ``_target_``), without Lightning.
 
     Args:
-        data: the resolved ``data`` config.
+        data: the resolved ``data`` config, checked by the schema (its ``_target_`` is a key
+            of :data:`SPECS`), or a run's stored one.
         **overrides: keys set by the entry point (``fold``, ``seed``), as the trainer passes them.
     """
     options = {k: v for k, v in data.items() if k != "_target_"}
-    target = data.get("_target_")
-    if target not in SPECS:
-        raise ConfigError(
-            f"data._target_: {target!r} is not a known data module; valid: {', '.join(SPECS)}"
-        )
-    return SPECS[target](**{**options, **overrides})
+    return SPECS[data["_target_"]](**{**options, **overrides})
 
 
 def spec_from_run_config(run_config: dict[str, Any]) -> DataSpec:

@@ -16,7 +16,6 @@ from torch import nn
 
 from lus_unet.data.network_input import as_network_input
 from lus_unet.data.preprocess import resize_image
-from lus_unet.errors import ConfigError
 from lus_unet.evaluation.checkpoints import LoadedCheckpoint, resolve_device
 
 T = TypeVar("T")
@@ -28,6 +27,8 @@ _BLOCK = ndimage.generate_binary_structure(2, 2)
 @dataclass(frozen=True)
 class InferenceSettings:
     """How probabilities become masks, shared by ``evaluate`` and ``predict``.
+
+    Checked by their schema (:class:`lus_unet.config.inference.Inference`).
 
     Args:
         threshold: probability above which a pixel is rib (training's default: 0.5).
@@ -42,12 +43,6 @@ class InferenceSettings:
     largest_component: bool = False
     batch_size: int | None = None
     device: str = "auto"
-
-    def __post_init__(self) -> None:
-        if not 0.0 < float(self.threshold) < 1.0:
-            raise ConfigError(f"threshold must be between 0 and 1, got {self.threshold}")
-        if self.batch_size is not None and int(self.batch_size) < 1:
-            raise ConfigError(f"batch_size must be at least 1 (or null), got {self.batch_size}")
 
     @classmethod
     def from_config(cls, cfg: Any) -> InferenceSettings:
@@ -65,6 +60,10 @@ class InferenceSettings:
     def torch_device(self) -> torch.device:
         """The device to load the networks on."""
         return resolve_device(self.device)
+
+    def mask(self, prob: np.ndarray) -> np.ndarray:
+        """The hard mask of a probability map: :func:`binary_mask` with these settings."""
+        return binary_mask(prob, self.threshold, self.largest_component)
 
 
 class Ensemble:

@@ -27,20 +27,20 @@ def dice_per_image(pred: torch.Tensor, target: torch.Tensor, eps: float = EPSILO
         target: ground-truth masks of the same shape.
         eps: smoothing added to numerator and denominator.
     """
-    dims = tuple(range(1, pred.ndim))
-    intersection = (pred * target).sum(dims)
-    return (2 * intersection + eps) / (pred.sum(dims) + target.sum(dims) + eps)
+    intersection, total = _overlap(pred, target)
+    return (2 * intersection + eps) / (total + eps)
 
 
 def iou_per_image(pred: torch.Tensor, target: torch.Tensor, eps: float = EPSILON) -> torch.Tensor:
     """Jaccard index per image: (|P∩G| + eps) / (|P∪G| + eps), shape (N,).
 
-    Args:
-        pred: hard predicted masks, (N, ...).
-        target: ground-truth masks of the same shape.
-        eps: smoothing added to numerator and denominator.
+    Args: as :func:`dice_per_image`.
     """
+    intersection, total = _overlap(pred, target)
+    return (intersection + eps) / (total - intersection + eps)
+
+
+def _overlap(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: |P∩G| and |P| + |G|."""
     dims = tuple(range(1, pred.ndim))
-    intersection = (pred * target).sum(dims)
-    union = pred.sum(dims) + target.sum(dims) - intersection
-    return (intersection + eps) / (union + eps)
+    return (pred * target).sum(dims), pred.sum(dims) + target.sum(dims)

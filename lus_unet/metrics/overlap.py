@@ -34,11 +34,7 @@ def dice(pred: Any, target: Any) -> float:
 def iou(pred: Any, target: Any) -> float:
     """Jaccard index: (|P∩G| + eps) / (|P∪G| + eps), eps = 1e-6.
 
-    Exactly one mask empty gives exactly 0, both empty 1.
-
-    Args:
-        pred: predicted 2-D binary mask.
-        target: ground-truth 2-D binary mask.
+    Empty masks and args: as :func:`dice`.
     """
     return _smoothed(*as_pair(pred, target), iou_per_image)
 
@@ -46,9 +42,7 @@ def iou(pred: Any, target: Any) -> float:
 def precision(pred: Any, target: Any) -> float:
     """Precision: |P∩G| / |P|; 1 when both masks are empty, 0 for an empty prediction alone.
 
-    Args:
-        pred: predicted 2-D binary mask.
-        target: ground-truth 2-D binary mask.
+    Args: as :func:`dice`.
     """
     return overlap_scores(*as_pair(pred, target))["precision"]
 
@@ -56,9 +50,7 @@ def precision(pred: Any, target: Any) -> float:
 def recall(pred: Any, target: Any) -> float:
     """Recall (sensitivity): |P∩G| / |G|; 1 when both masks are empty, 0 for an empty truth alone.
 
-    Args:
-        pred: predicted 2-D binary mask.
-        target: ground-truth 2-D binary mask.
+    Args: as :func:`dice`.
     """
     return overlap_scores(*as_pair(pred, target))["recall"]
 

@@ -52,13 +52,14 @@ def _overrides(folder: Path) -> list[str]:
 
 
 def collect_runs(root: Path) -> list[Run]:
-    """Every run under ``root``: folders with a ``config.yaml`` (finished or not), and Hydra
-    job folders that died before writing one (listed as failed, with their overrides)."""
+    """Every run under ``root``: training run folders (finished or not, see
+    :attr:`RunFolder.holds_run`), and Hydra job folders that died before writing one (listed
+    as failed, with their overrides)."""
     runs = []
     for config_file in sorted(root.rglob(CONFIG_FILE)):
-        if config_file.parent.name == ".hydra":
-            continue
         folder = RunFolder(config_file.parent)
+        if not folder.holds_run:
+            continue  # Hydra's .hydra/config.yaml, an evaluation's config.yaml
         config, metrics = folder.read_config(), folder.read_metrics()
         runs.append(Run(folder.path, config, metrics, _overrides(folder.path)))
     started = {run.path for run in runs}
