@@ -22,6 +22,7 @@ from lus_unet.config.data import CheckConfig
 from lus_unet.config.validate import validate
 from lus_unet.data.discover import scan_pairs
 from lus_unet.data.frames import PreprocessedFrame, iter_preprocessed
+from lus_unet.data.quirks import Quirks
 from lus_unet.data.spec import DataSpec, spec_from_config
 from lus_unet.errors import ConfigError, DataError
 from lus_unet.utils import command
@@ -45,6 +46,7 @@ class CheckReport:
         counts: per property (file types, sizes, dtypes, kinds, MAT variables), value -> count.
         foreground: the foreground fraction of every good frame's mask.
         split: the train/validation split the settings give, or None if not reached.
+        quirks: what reads fine but looks doubtful (warnings, not problems).
         problems: one ``path: problem`` line per problem.
     """
 
@@ -57,6 +59,7 @@ class CheckReport:
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     foreground: list[float] = field(default_factory=list)
     split: str | None = None
+    quirks: Quirks = field(default_factory=Quirks)
     problems: list[str] = field(default_factory=list)
 
     def count(self, what: str, value: str, n: int = 1) -> None:
@@ -88,6 +91,8 @@ def check_folder(spec: DataSpec) -> CheckReport:
         except DataError as error:
             report.problems.append(str(error))
             continue
+        for frame in frames:
+            report.quirks.note(frame.record, frame.kind, pair.mask, spec.preprocess.kind)
         report.count("image files", pair.image.suffix.lower())
         report.count("mask files", pair.mask.suffix.lower())
         _tally_pair(report, frames)
@@ -142,7 +147,7 @@ def _tally(counter: Counter[str]) -> str:
 
 
 def format_report(report: CheckReport, spec: DataSpec) -> str:
-    """The report as a two-column table, followed by one line per problem.
+    """The report as a two-column table, then one line per warning and one per problem.
 
     Args:
         report: from :func:`check_folder`.
@@ -171,10 +176,12 @@ def format_report(report: CheckReport, spec: DataSpec) -> str:
             )
         )
     rows.append(("split", report.split or "not checked (fix the problems first)"))
+    warnings = [f"warning: {message}" for message in report.quirks.messages()]
+    rows.append(("warnings", str(len(warnings))))
     rows.append(("problems", str(len(report.problems))))
     width = max(len(name) for name, _ in rows) + 2
     lines = [f"{name:<{width}}{value}" for name, value in rows]
-    return "\n".join([*lines, *report.problems])
+    return "\n".join([*lines, *warnings, *report.problems])
 
 
 def check_data(cfg: DictConfig) -> None:

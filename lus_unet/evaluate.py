@@ -53,7 +53,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     spacing = as_spacing(cfg.spacing_mm)
     settings = InferenceSettings.from_config(cfg)
     specs = [cfg.checkpoint] if isinstance(cfg.checkpoint, str) else list(cfg.checkpoint)
-    paths = resolve_checkpoints(specs)
+    paths = resolve_checkpoints(specs, cfg.allow_partial)
     device = settings.torch_device()
     scorer = _Scorer(settings, cfg.resolution, spacing)
     labels = _labels(paths)
@@ -62,7 +62,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if cfg.data.root is None:
         cases_from = "each checkpoint's own validation split (split.json)"
         for path in paths:
-            model = load_checkpoint(path, device)
+            model = load_checkpoint(path, device, cfg.max_parameters)
             root, cases = split_cases(model.run_dir, model.spec)
             roots.append(str(root))
             rows += scorer.score([model], cases, labels[path])
@@ -71,7 +71,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         cases_from = "every frame of the data folder"
         root = Path(cfg.data.root).expanduser()
         roots.append(str(root))
-        models = load_checkpoints(paths, device)
+        models = load_checkpoints(paths, device, cfg.max_parameters)
         label = labels[paths[0]] if len(paths) == 1 else f"ensemble_of_{len(paths)}"
         # The run's reader and preprocessing; the folder's own reader keys, where given.
         spec = models[0].spec

@@ -50,6 +50,16 @@ def is_fold_range(value: Any) -> bool:
     return isinstance(value, str) and _RANGE.match(value) is not None
 
 
+def range_folds(value: Any) -> list[int]:
+    """The folds of a range spec ``a..b`` (a to b inclusive), unchecked; [] for anything else.
+
+    Args:
+        value: a ``fold`` value, e.g. as a fold-range run recorded it.
+    """
+    match = _RANGE.match(value) if isinstance(value, str) else None
+    return list(range(int(match[1]), int(match[2]) + 1)) if match else []
+
+
 def fold_config(cfg: DictConfig, fold: int, resume: bool) -> DictConfig:
     """A copy of a fold range's ``cfg`` for one of its folds.
 

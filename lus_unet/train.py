@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from lus_unet.config.train import check_train_config
 from lus_unet.cv import write_cv_summary
-from lus_unet.errors import ConfigError, LusUnetError
+from lus_unet.errors import LusUnetError
 from lus_unet.folds import fold_config, is_fold_range, parse_fold_spec
 from lus_unet.run_folder import RunFolder
 from lus_unet.sweep import record_job_status
@@ -23,10 +23,12 @@ from lus_unet.training.build import (
     build_datamodule,
     build_module,
     build_network,
-    parameter_counts,
     run_config,
+    run_fingerprint,
+    run_metrics,
 )
 from lus_unet.training.init import check_no_validation_leak
+from lus_unet.training.resume import check_range_resume
 from lus_unet.training.trainer import build_trainer, is_main_process
 from lus_unet.utils import CONFIG_DIR, exit_on_user_error
 
@@ -46,47 +48,42 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 def cross_validate(cfg: DictConfig, folds: list[int], folder: RunFolder) -> dict[str, Any]:
     """Train each fold in its ``fold_<k>`` folder (a resumed range keeps finished folds)."""
     log.info("Cross-validation over folds %s in %s", folds, folder.path)
-    if cfg.resume and not any(folder.fold(k).path.exists() for k in folds):
-        raise ConfigError(f"resume=true: nothing to resume in {folder.path} (no fold_<k> folder)")
-    results = []
-    for k in folds:
-        fold = folder.fold(k)
-        if cfg.resume and fold.finished:
-            log.info("Fold in %s already finished; keeping it", fold.path)
-            results.append(fold.read_metrics())
-        else:
-            # A resumed range continues the folds it reached and starts the others afresh.
-            results.append(fit(fold_config(cfg, k, bool(cfg.resume) and fold.reached), k, fold))
-    return write_cv_summary(folder, results)
+    with folder.locked():
+        if cfg.resume:
+            check_range_resume(cfg, folds, folder)
+        results = []
+        for k in folds:
+            fold = folder.fold(k)
+            if cfg.resume and fold.finished:
+                log.info("Fold in %s already finished; keeping it", fold.path)
+                results.append(fold.read_metrics())
+            else:
+                # A resumed range continues the folds it reached and starts the others afresh.
+                resume = bool(cfg.resume) and fold.reached
+                results.append(fit(fold_config(cfg, k, resume), k, fold))
+        return write_cv_summary(folder, results)
 
 
 def fit(cfg: DictConfig, fold: int | None, folder: RunFolder) -> dict[str, Any]:
     """Train one model on one split and write its run folder; returns ``metrics.json``'s data."""
-    resume_from = folder.start(cfg.resume)
-    L.seed_everything(cfg.seed, workers=True)
-    net, init_checkpoint = build_network(cfg)
-    datamodule = build_datamodule(cfg, fold)
-    split = datamodule.split_info()
-    check_no_validation_leak(init_checkpoint, split["val"], cfg.init_allow_val_overlap)
     stored = run_config(cfg, fold)
-    folder.write_split(split)
-    folder.write_config(stored)
-    trainer, best = build_trainer(cfg, folder, fold)
-    started = time.perf_counter()
-    trainer.fit(build_module(cfg, net, stored), datamodule=datamodule, ckpt_path=resume_from)
-    metrics = {
-        **best.summary(),
-        "epochs_run": trainer.current_epoch,
-        "fold": fold,
-        "n_train": len(datamodule.split.train),
-        "n_val": len(datamodule.split.val),
-        "model": cfg.model.name,
-        "finetune": cfg.finetune.name,
-        **parameter_counts(net),
-        "train_seconds": round(time.perf_counter() - started, 2),
-        "best_checkpoint": trainer.checkpoint_callback.best_model_path or None,
-    }
-    folder.write_metrics(metrics)
+    with folder.locked():
+        fingerprint = run_fingerprint(stored)
+        resume_from = folder.start(cfg.resume, fingerprint)
+        L.seed_everything(cfg.seed, workers=True)
+        net, init_checkpoint = build_network(cfg)
+        datamodule = build_datamodule(cfg, fold)
+        split = datamodule.split_info()
+        check_no_validation_leak(init_checkpoint, split["val"], cfg.init_allow_val_overlap)
+        folder.write_fingerprint(fingerprint)  # first: a started run always has one
+        folder.write_split(split)
+        folder.write_config(stored)
+        trainer, best = build_trainer(cfg, folder, fold)
+        started = time.perf_counter()
+        trainer.fit(build_module(cfg, net, stored), datamodule=datamodule, ckpt_path=resume_from)
+        seconds = time.perf_counter() - started
+        metrics = run_metrics(cfg, fold, trainer, best.summary(), datamodule.split, net, seconds)
+        folder.write_metrics(metrics)
     dice, epoch = metrics["val_dice"], metrics["best_epoch"]
     log.info("Fold %s: val Dice %.4f at epoch %d -> %s", fold, dice, epoch, folder.path)
     return metrics

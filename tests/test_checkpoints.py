@@ -34,6 +34,7 @@ def test_resolves_a_file_a_run_folder_and_a_cv_folder_in_fold_order(tiny_cv_run,
     for k in (10, 2):  # numeric fold order, not text order
         (cv / f"fold_{k}" / "checkpoints").mkdir(parents=True)
         shutil.copy(fold0, cv / f"fold_{k}" / "checkpoints" / "best.ckpt")
+        shutil.copy(tiny_cv_run / "fold_0" / "metrics.json", cv / f"fold_{k}")  # finished
     assert resolve_checkpoints([cv]) == [
         cv / f"fold_{k}" / "checkpoints" / "best.ckpt" for k in (2, 10)
     ]

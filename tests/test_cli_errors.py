@@ -90,7 +90,7 @@ CASES: dict[str, CliCase] = {
     "checkpoint carrying a pickle payload": evaluate(
         "checkpoint={w}/evil.ckpt",
         where="{w}/evil.ckpt",
-        problem="refused to load: the file holds Python objects other than tensors",
+        problem="refused to load: it carries code that would run on load",
         absent=("{w}/pwned",),
     ),
     "another project's checkpoint": evaluate(
@@ -202,7 +202,7 @@ CASES: dict[str, CliCase] = {
     "decoder of two levels": train(
         "model.decoder_convs=[1,1]",
         where="model.decoder_convs=[1, 1]",
-        problem="needs 4 integers >= 1",
+        problem="needs 4 integers from 1 to 16",
     ),
     "GPU the machine lacks": (
         train("trainer.accelerator=gpu", where="trainer.accelerator=gpu", problem="no CUDA GPU")

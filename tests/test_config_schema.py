@@ -107,8 +107,8 @@ REFUSED = {
     ),
     "+data.colour=red": "data.colour: unknown key; valid: root, cache_dir, cache, image_dir, "
     "mask_dir, image_size, batch_size, num_workers, n_folds, val_fraction, n_frames, "
-    "hflip_copies, group_by, split, augment, mask_threshold, _target_, mat_key, mask_mat_key, "
-    "frame_axis, preprocess, synthetic",
+    "hflip_copies, group_by, split, augment, mask_threshold, max_pixels, _target_, mat_key, "
+    "mask_mat_key, frame_axis, preprocess, synthetic",
     "data.augment=Keras": "data.augment=Keras: unknown value; valid: none, keras, strong, hflip",
     "data.split=random": "data.split=random: unknown value; valid: grouped, leaky_paper",
     "data.synthetic.profile=fancy": (

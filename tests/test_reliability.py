@@ -114,10 +114,13 @@ def test_same_seed_and_config_give_the_same_split_and_metrics(compose_train, tmp
 def test_an_interrupted_run_folder_is_only_continued_with_resume(compose_train, tmp_path):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
-    with pytest.raises(ConfigError, match="holds an interrupted run; continue it with resume=true"):
+    with pytest.raises(ConfigError, match="stopped before its first checkpoint; restart it"):
         train(compose_train(*tiny_overrides("xunet")))
+    # Nothing of it to keep: resume=true restarts it.
+    train(compose_train(*tiny_overrides("xunet"), "resume=true"))
+    assert (run / "metrics.json").is_file()
     with pytest.raises(ConfigError, match="no checkpoint to resume from"):
-        train(compose_train(*tiny_overrides("xunet"), "resume=true"))
+        train(compose_train(*tiny_overrides("xunet"), "resume=true", f"paths.output_dir={run}2"))
 
 
 def test_a_resumed_fold_range_keeps_finished_folds_and_starts_the_others(compose_train, tmp_path):
@@ -150,6 +153,8 @@ def test_a_resumed_fold_range_keeps_finished_folds_and_starts_the_others(compose
         ("data.split=random", ConfigError, "valid: grouped, leaky_paper"),
         ("lr=0", ConfigError, "lr=0: must be positive"),
         ("data.root=/no/such/folder", DataError, "data folder does not exist"),
+        # An unset shell variable (data.root=$DATA) must not mean the embedded set.
+        ("data.root=", ConfigError, r"data\.root=: empty \(an unset shell variable\?\)"),
         ("+fold=7", ConfigError, "fold 7 does not exist"),
     ],
 )

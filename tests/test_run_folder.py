@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +14,11 @@ import pytest
 from lus_unet.cv import write_cv_summary
 from lus_unet.errors import ConfigError
 from lus_unet.report.collect import collect_runs
+from lus_unet.run_fingerprint import fingerprint
 from lus_unet.run_folder import RunFolder, run_dir_of
+from lus_unet.run_lock import RunLock
+
+RUN = fingerprint({"seed": 1}, None)  # what defines a run, for the lifecycle tests
 
 
 def _touch(path: Path) -> Path:
@@ -33,12 +41,17 @@ def test_file_names_and_the_folder_of_a_checkpoint(tmp_path: Path) -> None:
 
 def test_create_makes_a_new_folder_and_refuses_a_started_one(tmp_path: Path) -> None:
     folder = RunFolder(tmp_path / "new" / "run")
-    assert folder.start(resume=False) is None
+    assert folder.start(False, RUN) is None
     assert folder.path.is_dir() and not folder.started and not folder.finished
     folder.create()  # an empty folder (e.g. made by Hydra) takes a new run
     folder.write_split({"train": ["a"], "val": ["b"]})
     assert folder.started
-    with pytest.raises(ConfigError, match="holds an interrupted run; continue it with resume=true"):
+    with pytest.raises(ConfigError, match="stopped before its first checkpoint; restart it"):
+        folder.create()
+    _touch(folder.last_checkpoint)
+    with pytest.raises(
+        ConfigError, match=r"holds an interrupted run; continue it with: .*resume=true"
+    ):
         folder.create()
 
 
@@ -51,22 +64,39 @@ def test_a_finished_run_is_never_overwritten_and_the_message_says_what_to_do(
     folder.write_metrics({"val_dice": 0.5})
     assert folder.finished
     with pytest.raises(ConfigError, match=r"already holds a finished run.*another folder"):
-        folder.start(resume)
+        folder.start(resume, RUN)
 
 
 def test_resume_continues_from_the_last_checkpoint_only(tmp_path: Path) -> None:
     folder = RunFolder(tmp_path)
-    with pytest.raises(ConfigError, match="no checkpoint to resume from"):
-        folder.resume()
+    with pytest.raises(ConfigError, match=r"no checkpoint to resume from .*drop resume=true"):
+        folder.resume(RUN)
     last = _touch(folder.last_checkpoint)
-    assert folder.resume() == last == folder.start(resume=True)
+    assert folder.resume(RUN) == last == folder.start(True, RUN)
+
+
+def test_resume_refuses_other_settings_and_restarts_a_run_without_checkpoint(
+    tmp_path: Path,
+) -> None:
+    folder = RunFolder(tmp_path)
+    folder.write_fingerprint(RUN)
+    folder.write_split({"train": ["a"], "val": ["b"]})
+    _touch(folder.tensorboard_dir / "events.out.tfevents.1")
+    other = fingerprint({"seed": 7, "trainer": {"max_epochs": 9}}, None)
+    with pytest.raises(ConfigError, match=r"resume=true: seed changed 1 -> 7; start a new run"):
+        folder.resume(other)
+    longer = fingerprint({"seed": 1, "trainer": {"max_epochs": 9}}, None)
+    assert folder.resume(longer) is None  # no checkpoint yet: it restarts from the start
+    assert not folder.tensorboard_dir.exists() and folder.split_file.exists()
 
 
 def test_a_ddp_worker_follows_rank_0_and_writes_nothing(tmp_path: Path) -> None:
     writer, worker = RunFolder(tmp_path), RunFolder(tmp_path, writer=False)
     writer.write_split({"train": [], "val": []})  # rank 0 started the run
-    assert worker.start(resume=False) is None  # no "interrupted run" refusal
-    assert worker.start(resume=True) == worker.last_checkpoint
+    assert worker.start(False, RUN) is None  # no "interrupted run" refusal
+    assert worker.start(True, RUN) is None  # rank 0 found no checkpoint: a restart
+    _touch(writer.last_checkpoint)
+    assert worker.start(True, RUN) == worker.last_checkpoint
     worker.write_metrics({"val_dice": 1.0})
     worker.write_config({"seed": 1})
     assert not worker.finished and not worker.config_file.exists()
@@ -122,3 +152,27 @@ def test_only_a_training_run_folder_holds_a_run(tmp_path: Path) -> None:
     assert run.holds_run
     assert not RunFolder(run.path / "evaluation" / "2026-01-01_00-00-00").holds_run
     assert [(r.path, r.finished) for r in collect_runs(tmp_path)] == [(run.path, True)]
+
+
+def test_the_lock_names_its_holder_and_a_dead_holders_child(tmp_path: Path) -> None:
+    with RunFolder(tmp_path).locked():
+        holder = json.loads((tmp_path / ".lock.json").read_text())
+        assert holder["pid"] == os.getpid() and holder["host"] == socket.gethostname()
+        with pytest.raises(ConfigError, match=rf"in use by another training \(PID {os.getpid()}"):
+            RunLock(tmp_path).acquire()
+        # The holder died but a child it forked (a data-loader worker) still holds the lock.
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        (tmp_path / ".lock.json").write_text(json.dumps({**holder, "pid": int(dead.stdout)}))
+        with pytest.raises(ConfigError, match=r"still locked by a process started by PID \d+"):
+            RunLock(tmp_path).acquire()
+    assert not (tmp_path / ".lock.json").exists()
+    assert RunFolder(tmp_path, writer=False).locked().__enter__() is None  # DDP workers: no lock
+
+
+def test_an_unreadable_fingerprint_is_refused_in_one_line(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path)
+    folder.write_split({"train": ["a"], "val": ["b"]})
+    folder.fingerprint_file.write_text("{not json")
+    with pytest.raises(ConfigError, match=r"fingerprint\.json: not a readable run fingerprint"):
+        folder.resume(RUN)

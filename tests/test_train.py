@@ -12,6 +12,8 @@ import pytest
 from conftest import tiny_overrides
 
 from lus_unet.errors import ConfigError
+from lus_unet.evaluation.finished_folds import fold_state
+from lus_unet.run_folder import RunFolder
 from lus_unet.train import train
 from lus_unet.utils import PROJECT_ROOT
 
@@ -97,6 +99,8 @@ def test_cli_fold_range_writes_a_cross_validation_summary(tmp_path, cache_dir):
     assert summary["mean"] == pytest.approx(sum(per_fold.values()) / 2)
     assert "highest Dice (fold)" in (run / "cv_summary.md").read_text()
     assert (run / ".hydra" / "config.yaml").is_file()
+    # Hydra's record gives predict and evaluate the range, so a killed one shows as partial.
+    assert fold_state(RunFolder(run)).expected == [0, 1]
 
 
 def test_cli_hydra_sweep_runs_one_job_per_fold(tmp_path, cache_dir):

@@ -16,7 +16,7 @@ from lus_unet.data.augment import AUGMENTATIONS
 from lus_unet.data.preprocess import KINDS, SHRINK_INTERPOLATIONS, SHRINKAGES
 from lus_unet.data.samples import SPLIT_MODES
 from lus_unet.data.synthetic import LUS_IMAGE_FORMATS, LUS_PROFILES
-from lus_unet.errors import DataError
+from lus_unet.errors import ConfigError, DataError
 
 DOWNSAMPLING = 16  # every network pools four times by 2
 
@@ -35,13 +35,27 @@ ImageSize = Annotated[
 
 
 def check_folder_exists(node: Any, key: str) -> None:
-    """Refuse a ``root`` that names no folder (a DataError naming the path).
+    """Refuse a ``root`` that names no folder (a DataError naming the path), or is empty.
+
+    An empty value is what ``data.root=$DATA`` gives when the shell variable is unset; it
+    must not quietly mean the default (null), which is another data set.
 
     Args:
         node: a group with a ``root`` key.
         key: the group's dotted key.
+
+    Raises:
+        ConfigError: ``root`` is empty.
+        DataError: ``root`` names no folder.
     """
     root = node.get("root")
+    if root is not None and not str(root).strip():
+        default = "the embedded synthetic set" if "synthetic" in node else "the default"
+        option = join(key, "root")
+        raise ConfigError(
+            f"{option}={root}: empty (an unset shell variable?); name a data folder, or leave "
+            f"{option} out (or set {option}=null) for {default}"
+        )
     if root is not None and not Path(str(root)).expanduser().is_dir():
         raise DataError(root, f"data folder does not exist ({join(key, 'root')})")
 
@@ -97,6 +111,8 @@ class DataCommon:
     split: Annotated[str, OneOf(SPLIT_MODES)]
     augment: Annotated[str, OneOf(AUGMENTATIONS)]
     mask_threshold: Annotated[float | None, Range(ge=0)]
+    # Absent from checkpoints written before the limit existed.
+    max_pixels: Annotated[Positive, MayBeAbsent()]
 
     check_together = staticmethod(check_folder_exists)
 

@@ -8,14 +8,16 @@ from typing import Annotated, Literal
 
 from lus_unet.config.data import FrameAxis, NotNegative, Positive, check_folder_exists
 from lus_unet.config.rules import Explain, Length, Matches, OneOf, Range, Required
-from lus_unet.evaluation.prediction_files import PROBABILITY_FORMATS
 
+# How predict may write probabilities (lus_unet.evaluation.prediction_files). Defined here, as
+# evaluation checks checkpoints' stored configs with this package: it may not import it back.
+PROBABILITY_FORMATS: tuple[str, ...] = ("none", "npy", "png16")
 Checkpoints = Annotated[str | list[str] | None, Required(".ckpt file | run folder | CV run folder")]
 
 
 @dataclass
 class Inference:
-    """``conf/inference.yaml``: how probabilities become masks, shared by both entry points."""
+    """``conf/inference.yaml``, shared by evaluate and predict: folds used, masks made."""
 
     threshold: Annotated[float, Range(gt=0, lt=1)]
     tta: bool
@@ -24,6 +26,8 @@ class Inference:
     device: Annotated[
         str, Matches(r"auto|cpu|mps|cuda(:\d+)?", "auto, cpu, mps, cuda or cuda:<index>")
     ]
+    max_parameters: Positive
+    allow_partial: bool
 
 
 @dataclass
@@ -38,6 +42,7 @@ class EvaluateData:
     mask_mat_key: str | None
     frame_axis: FrameAxis | None
     mask_threshold: Annotated[float | None, Range(ge=0)]
+    max_pixels: Positive | None
 
     check_together = staticmethod(check_folder_exists)
 
@@ -67,5 +72,7 @@ class PredictConfig(Inference):
     output_dir: str
     mat_key: str | None
     frame_axis: FrameAxis | None
+    max_pixels: Positive | None
     overlays: bool
     probabilities: Annotated[str, OneOf(PROBABILITY_FORMATS)]
+    skip_existing: bool

@@ -10,10 +10,15 @@ from lus_unet.models import ACTIVATIONS, ENCODERS, NORMS, PARAMETER_GROUPS
 
 Norm = Annotated[str, OneOf(NORMS)]
 Activation = Annotated[str, OneOf(ACTIVATIONS)]
+# A bound, so that a hand-edited checkpoint or a typo cannot make building the network hang.
+MAX_DECODER_CONVS = 16
 DecoderConvs = Annotated[
-    list[Annotated[int, Range(ge=1)]],
+    list[Annotated[int, Range(ge=1, le=MAX_DECODER_CONVS)]],
     Length(4),
-    Explain("needs 4 integers >= 1: the convolutions of each decoder level, deepest first"),
+    Explain(
+        f"needs 4 integers from 1 to {MAX_DECODER_CONVS}: the convolutions of each decoder "
+        "level, deepest first"
+    ),
 ]
 
 

@@ -12,8 +12,10 @@ in ``<cache_dir>/preprocessed/<key>.h5``, where the key hashes a fingerprint of
 Any change gives a new key, hence a new file: a stale cache is never read. The fingerprint is
 also stored in the file and compared on reading, so a hash collision or a foreign file cannot
 pass either. Files are written to a temporary name and renamed into place, so an interrupted
-or concurrent run never leaves a half-written cache behind. The cache never lives inside the
-data folder.
+or concurrent run never leaves a half-written cache behind, and processes that start on the
+same missing cache together (sweep jobs, DDP ranks) take turns
+(:mod:`lus_unet.data.build_lock`): the first builds it, the others read what it wrote. The
+cache never lives inside the data folder.
 """
 
 from __future__ import annotations
@@ -30,15 +32,17 @@ from typing import Any
 import h5py
 import numpy as np
 
+from lus_unet.data.build_lock import building
 from lus_unet.data.frames import FrameSet, ReadOptions, preprocess_pairs
 from lus_unet.data.pairs import SourcePair
 from lus_unet.data.preprocess import PreprocessConfig
+from lus_unet.data.quirks import Quirks
 from lus_unet.errors import DataError
 
 log = logging.getLogger(__name__)
 
-# Bump when the layout of the HDF5 file changes.
-CACHE_FORMAT = 1
+# Bump when the layout of the HDF5 file changes (2: the data's quirks).
+CACHE_FORMAT = 2
 CACHE_SUBDIR = "preprocessed"
 _KEY_CHARS = 20
 
@@ -111,6 +115,7 @@ def read_frame_cache(path: Path, fingerprint: dict[str, Any]) -> FrameSet | None
                 images=f["images"][()],
                 masks=f["masks"][()],
                 kinds=list(f["kinds"].asstr()[()]),
+                quirks=Quirks.from_json(f.attrs["quirks"]),
             )
     except (OSError, KeyError, ValueError, TypeError) as error:
         log.warning("Cache file %s is unreadable (%s); rebuilding it", path, error)
@@ -133,6 +138,7 @@ def write_frame_cache(path: Path, frames: FrameSet, fingerprint: dict[str, Any])
     try:
         with h5py.File(tmp, "x") as f:
             f.attrs["fingerprint"] = _canonical(fingerprint)
+            f.attrs["quirks"] = frames.quirks.to_json()
             text = h5py.string_dtype()
             f.create_dataset("ids", data=frames.ids, dtype=text)
             f.create_dataset("groups", data=frames.groups, dtype=text)
@@ -167,15 +173,32 @@ def load_frame_set_cached(
     path = cache_file(cache_dir, fingerprint)
     started = time.perf_counter()
     frames = read_frame_cache(path, fingerprint)
-    if frames is not None:
-        log.info(
-            "Loaded %d preprocessed frames of %s from the cache %s (%.1f s)",
-            len(frames),
-            root,
-            path,
-            time.perf_counter() - started,
-        )
-        return frames
+    if frames is None:
+        with building(path):
+            # Another process may have built it while this one waited for the lock.
+            frames = read_frame_cache(path, fingerprint)
+            if frames is None:
+                return _build_frame_cache(root, pairs, preprocess, options, path, fingerprint)
+    log.info(
+        "Loaded %d preprocessed frames of %s from the cache %s (%.1f s)",
+        len(frames),
+        root,
+        path,
+        time.perf_counter() - started,
+    )
+    return frames
+
+
+def _build_frame_cache(
+    root: Path,
+    pairs: list[SourcePair],
+    preprocess: PreprocessConfig,
+    options: ReadOptions,
+    path: Path,
+    fingerprint: dict[str, Any],
+) -> FrameSet:
+    """Preprocess the pairs and write them to the cache file ``path`` (holding its lock)."""
+    started = time.perf_counter()
     frames = preprocess_pairs(pairs, preprocess, options, root.name)
     log.info(
         "Preprocessed %d frames from %d files in %s (%.1f s)",

@@ -56,6 +56,8 @@ class FolderDataModule(L.LightningDataModule):
         if self.split is not None:
             return
         self.frames = self.spec.load()
+        for message in self.frames.quirks.messages():  # data that is probably not as meant
+            log.warning("%s", message)
         self.samples = self.spec.sample_table(self.frames.ids, self.frames.groups)
         self.split = self.spec.split_of(self.samples)
         log.info(

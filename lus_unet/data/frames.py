@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Container, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ from lus_unet.data.preprocess import (
     resize_mask,
     resolve_kind,
 )
+from lus_unet.data.quirks import Quirks
+from lus_unet.data.size_limit import MAX_PIXELS
 from lus_unet.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ class ReadOptions:
         frame_axis: the frame axis of 3-D (cine) MAT arrays.
         mask_threshold: binarise non-binary masks above this value (None = refuse them).
         suffixes: the file types that are data.
+        max_pixels: refuse, from its header, a frame or mask of more pixels than this.
     """
 
     image_dir: str | None = None
@@ -54,6 +57,7 @@ class ReadOptions:
     frame_axis: int = 2
     mask_threshold: float | None = None
     suffixes: tuple[str, ...] = IMAGE_SUFFIXES
+    max_pixels: int = MAX_PIXELS
 
     def overridden(self, keys: Mapping[str, Any]) -> ReadOptions:
         """These options with the reader keys that ``keys`` sets (not None) replaced.
@@ -70,9 +74,11 @@ class ReadOptions:
         return dataclasses.replace(self, **given)
 
     def fingerprint(self) -> dict[str, Any]:
-        """All fields as a JSON-able dict (for cache keys)."""
+        """The fields that decide what is read, as a JSON-able dict (for cache keys)."""
         fields = asdict(self)
         fields["suffixes"] = list(self.suffixes)
+        # The limit refuses files but never changes a frame read: caches stay valid across it.
+        del fields["max_pixels"]
         return fields
 
     def discover(self, root: Path) -> list[SourcePair]:
@@ -96,6 +102,7 @@ class ReadOptions:
             self.mask_threshold,
             self.mask_mat_key,
             suffixes=self.suffixes,
+            max_pixels=self.max_pixels,
         )
 
     def image_frames(self, path: Path) -> Iterator[tuple[str, np.ndarray]]:
@@ -106,7 +113,7 @@ class ReadOptions:
         Args:
             path: the image file.
         """
-        image = read_image(path, self.mat_key, suffixes=self.suffixes)
+        image = read_image(path, self.mat_key, suffixes=self.suffixes, max_pixels=self.max_pixels)
         return split_frames(path.stem, image, self.frame_axis)
 
 
@@ -120,6 +127,7 @@ class FrameSet:
         images: (N, H, W) float32 in [0, 1].
         masks: (N, H, W) uint8 in {0, 1}.
         kinds: the frame kind ("linear" or "log") each frame was preprocessed as.
+        quirks: what looked doubtful in the files as read (see :mod:`lus_unet.data.quirks`).
     """
 
     ids: list[str]
@@ -127,6 +135,7 @@ class FrameSet:
     images: np.ndarray
     masks: np.ndarray
     kinds: list[str]
+    quirks: Quirks = field(default_factory=Quirks)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -204,14 +213,16 @@ def preprocess_pairs(
         label: shown in the progress bar.
     """
     ids, groups, images, masks, kinds = [], [], [], [], []
+    quirks = Quirks()
     for pair in tqdm(pairs, desc=f"Preprocessing {label}", unit="file", leave=False):
         for frame in iter_preprocessed(pair, preprocess, options):
+            quirks.note(frame.record, frame.kind, pair.mask, preprocess.kind)
             ids.append(frame.record.id)
             groups.append(frame.record.group)
             images.append(frame.image)
             masks.append(frame.mask)
             kinds.append(frame.kind)
-    return FrameSet(ids, groups, np.stack(images), np.stack(masks), kinds)
+    return FrameSet(ids, groups, np.stack(images), np.stack(masks), kinds, quirks)
 
 
 def load_frame_set(

@@ -12,6 +12,7 @@ MATLAB's rows x cols x frames. Only MAT files hold cine stacks: a 3-D PNG/TIFF a
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ import scipy.io
 import tifffile
 from PIL import Image
 
+from lus_unet.data.size_limit import MAX_PIXELS, check_pixels
 from lus_unet.errors import DataError
 
 if TYPE_CHECKING:
@@ -61,6 +63,8 @@ def read_array(
 ) -> np.ndarray:
     """Read a frame or cine stack from a .mat, .tif/.tiff or .png file, in its native dtype.
 
+    A frame above the default pixel limit is refused from its header (see :func:`read_image`).
+
     Args:
         path: the file; its suffix (case-insensitive) picks the reader.
         mat_key: for .mat files, the variable to read; None picks the file's single 2-D/3-D
@@ -71,11 +75,11 @@ def read_array(
         A 2-D (H, W) array, a 3-D (H, W, N) cine stack (MAT) or a colour (H, W, 3|4) image
         (PNG/TIFF; see :func:`to_grayscale`).
     """
-    return _read_named(Path(path), mat_key, suffixes)[0]
+    return _read_named(Path(path), mat_key, suffixes, MAX_PIXELS)[0]
 
 
 def _read_named(
-    path: Path, mat_key: str | None, suffixes: tuple[str, ...]
+    path: Path, mat_key: str | None, suffixes: tuple[str, ...], max_pixels: int | None
 ) -> tuple[np.ndarray, str | None]:
     """The checked array of a file and the MAT variable it came from (None for images)."""
     suffix = path.suffix.lower()
@@ -87,16 +91,20 @@ def _read_named(
         raise DataError(path, "file does not exist")
     name = None
     if suffix == ".mat":
-        name, array = _read_mat(path, mat_key)
+        name, array = _read_mat(path, mat_key, max_pixels)
     elif suffix in (".tif", ".tiff"):
-        array = _read_tiff(path)
+        array = _read_tiff(path, max_pixels)
     else:
-        array = _read_pillow(path)
+        array = _read_pillow(path, max_pixels)
     return _check_array(path, array), name
 
 
 def read_image(
-    path: Path, mat_key: str | None = None, *, suffixes: tuple[str, ...] = IMAGE_SUFFIXES
+    path: Path,
+    mat_key: str | None = None,
+    *,
+    suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> np.ndarray:
     """Read an image file as training reads it: a 2-D frame or cine stack, colour made grey.
 
@@ -104,19 +112,21 @@ def read_image(
         path: the file; its suffix (case-insensitive) picks the reader.
         mat_key: for .mat files, the variable to read (None: the file's single candidate).
         suffixes: the file types accepted (see :func:`read_array`).
+        max_pixels: refuse, from the file's header, a frame larger than this (see
+            :func:`~lus_unet.data.size_limit.check_pixels`); None: no limit.
 
     Returns:
         A 2-D (H, W) frame or, for a MAT file, possibly a 3-D cine stack (see
         :func:`split_frames`).
     """
-    return _read_image_named(Path(path), mat_key, suffixes)[0]
+    return _read_image_named(Path(path), mat_key, suffixes, max_pixels)[0]
 
 
 def _read_image_named(
-    path: Path, mat_key: str | None, suffixes: tuple[str, ...]
+    path: Path, mat_key: str | None, suffixes: tuple[str, ...], max_pixels: int | None
 ) -> tuple[np.ndarray, str | None]:
     """:func:`read_image` and the MAT variable the array came from (None for images)."""
-    array, name = _read_named(path, mat_key, suffixes)
+    array, name = _read_named(path, mat_key, suffixes, max_pixels)
     if _is_colour(path, array):
         array = to_grayscale(array)
     return array, name
@@ -188,6 +198,7 @@ def read_mask(
     threshold: float | None = None,
     *,
     suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> np.ndarray:
     """Read a binary mask (2-D, or a 3-D MAT stack) as uint8 {0, 1}.
 
@@ -202,15 +213,20 @@ def read_mask(
             (e.g. 127 for an 8-bit mask, 0.5 for a float one). Masks already 0/1 or 0/255 are
             never thresholded.
         suffixes: the file types accepted (see :func:`read_array`).
+        max_pixels: the pixel limit (see :func:`read_image`).
     """
-    return _read_mask_named(Path(path), mat_key, threshold, suffixes)[0]
+    return _read_mask_named(Path(path), mat_key, threshold, suffixes, max_pixels)[0]
 
 
 def _read_mask_named(
-    path: Path, mat_key: str | None, threshold: float | None, suffixes: tuple[str, ...]
+    path: Path,
+    mat_key: str | None,
+    threshold: float | None,
+    suffixes: tuple[str, ...],
+    max_pixels: int | None,
 ) -> tuple[np.ndarray, str | None]:
     """The mask as uint8 {0, 1} and the MAT variable it came from (None for images)."""
-    mask, name = _read_named(path, mat_key, suffixes)
+    mask, name = _read_named(path, mat_key, suffixes, max_pixels)
     return _binarise(path, mask, threshold), name
 
 
@@ -266,6 +282,7 @@ def iter_frames(
     mask_mat_key: str | None = None,
     *,
     suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> Iterator[FrameRecord]:
     """Read an image/mask pair and yield one checked record per frame.
 
@@ -282,9 +299,12 @@ def iter_frames(
         mask_threshold: see :func:`read_mask`.
         mask_mat_key: the variable to read from a .mat mask (None: its single candidate).
         suffixes: the file types accepted (see :func:`read_array`).
+        max_pixels: the pixel limit of images and masks (see :func:`read_image`).
     """
-    image, image_variable = _read_image_named(pair.image, mat_key, suffixes)
-    mask, mask_variable = _read_mask_named(pair.mask, mask_mat_key, mask_threshold, suffixes)
+    image, image_variable = _read_image_named(pair.image, mat_key, suffixes, max_pixels)
+    mask, mask_variable = _read_mask_named(
+        pair.mask, mask_mat_key, mask_threshold, suffixes, max_pixels
+    )
     if image.shape != mask.shape:
         raise DataError(
             pair.mask,
@@ -358,7 +378,7 @@ def _check_array(path: Path, array: np.ndarray) -> np.ndarray:
 # --- MAT ---------------------------------------------------------------------------------
 
 
-def _read_mat(path: Path, mat_key: str | None) -> tuple[str, np.ndarray]:
+def _read_mat(path: Path, mat_key: str | None, max_pixels: int | None) -> tuple[str, np.ndarray]:
     try:
         with path.open("rb") as handle:
             header = handle.read(512)
@@ -366,43 +386,37 @@ def _read_mat(path: Path, mat_key: str | None) -> tuple[str, np.ndarray]:
     except OSError as err:
         raise DataError(path, f"cannot read MAT file: {_one_line(err)}") from err
     if is_v73:
-        return _read_mat73(path, mat_key)
-    return _read_mat5(path, mat_key)
+        return _read_mat73(path, mat_key, max_pixels)
+    return _read_mat5(path, mat_key, max_pixels)
 
 
-def _read_mat5(path: Path, mat_key: str | None) -> tuple[str, np.ndarray]:
+def _read_mat5(path: Path, mat_key: str | None, max_pixels: int | None) -> tuple[str, np.ndarray]:
     try:
-        contents = scipy.io.loadmat(str(path))
+        # The variables' headers only: a variable is decompressed once it is chosen and its
+        # declared size is within the limit, and no other variable is decompressed at all.
+        listed = scipy.io.whosmat(str(path))
     except Exception as err:  # scipy raises many types on corrupt input; all mean "unreadable"
         raise DataError(path, f"cannot read MAT file: {_one_line(err)}") from err
-    variables = {k: v for k, v in contents.items() if not k.startswith("__")}
-    # scipy returns structs/cells as object or structured arrays and sparse matrices as
-    # scipy.sparse objects: none of them is pixel data.
-    numeric = {
-        name: value
-        for name, value in variables.items()
-        if isinstance(value, np.ndarray) and value.dtype.kind in "biufc"
+    # Structs, cells, text and sparse matrices are no pixel data.
+    shapes = {
+        name: (tuple(shape), matlab_class)
+        for name, shape, matlab_class in listed
+        if matlab_class in _MATLAB_NUMERIC
     }
-    shapes = {name: (tuple(v.shape), _matlab_class_name(v.dtype)) for name, v in numeric.items()}
-    name = _choose_variable(path, mat_key, list(variables), shapes)
-    if name not in numeric:
+    name = _choose_variable(path, mat_key, [name for name, _, _ in listed], shapes)
+    if name not in shapes:
         raise DataError(path, f"MAT variable {name!r} is not a numeric array")
-    return name, numeric[name]
+    check_pixels(path, shapes[name][0], max_pixels)
+    try:
+        value = scipy.io.loadmat(str(path), variable_names=[name]).get(name)
+    except Exception as err:  # as above
+        raise DataError(path, f"cannot read MAT file: {_one_line(err)}") from err
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biufc":
+        raise DataError(path, f"MAT variable {name!r} is not a numeric array")
+    return name, value
 
 
-def _matlab_class_name(dtype: np.dtype) -> str:
-    """MATLAB's name for a dtype, so v5 and v7.3 files list their variables alike."""
-    names = {
-        "float64": "double",
-        "float32": "single",
-        "bool": "logical",
-        "complex128": "complex double",
-        "complex64": "complex single",
-    }
-    return names.get(dtype.name, dtype.name)
-
-
-def _read_mat73(path: Path, mat_key: str | None) -> tuple[str, np.ndarray]:
+def _read_mat73(path: Path, mat_key: str | None, max_pixels: int | None) -> tuple[str, np.ndarray]:
     try:
         with h5py.File(path, "r") as f:
             names = [n for n in f if n not in _MATLAB_INTERNAL]
@@ -414,6 +428,7 @@ def _read_mat73(path: Path, mat_key: str | None) -> tuple[str, np.ndarray]:
             name = _choose_variable(path, mat_key, names, shapes)
             if name not in shapes:
                 raise DataError(path, f"MAT variable {name!r} is not a numeric array")
+            check_pixels(path, shapes[name][0], max_pixels)
             return name, _mat73_read(f[name])
     except DataError:
         raise
@@ -489,7 +504,7 @@ def _choose_variable(
 # --- TIFF and PNG ------------------------------------------------------------------------
 
 
-def _read_tiff(path: Path) -> np.ndarray:
+def _read_tiff(path: Path, max_pixels: int | None) -> np.ndarray:
     try:
         with tifffile.TiffFile(path) as tif:
             if len(tif.series) != 1:
@@ -497,6 +512,9 @@ def _read_tiff(path: Path) -> np.ndarray:
                     path, f"TIFF holds {len(tif.series)} image series; expected one frame per file"
                 )
             series = tif.series[0]
+            # Colour samples (axis S) are no pixels of their own.
+            pixels = [n for n, a in zip(series.shape, series.axes, strict=True) if a != "S"]
+            check_pixels(path, pixels, max_pixels)
             array = series.asarray()
             axes = series.axes
     except DataError:
@@ -522,22 +540,39 @@ def _read_tiff(path: Path) -> np.ndarray:
     return array
 
 
-def _read_pillow(path: Path) -> np.ndarray:
+def _read_pillow(path: Path, max_pixels: int | None) -> np.ndarray:
     """A PNG or JPEG file as (H, W) or (H, W, 3|4)."""
     kind = "PNG" if path.suffix.lower() == ".png" else "JPEG"
     try:
-        with Image.open(path) as image:
-            image.load()
-            mode = image.mode
-            if mode == "P":  # palette: expand to the colours it stands for
-                image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-            elif mode == "LA":
-                image = image.convert("L")
-            elif mode in ("PA", "RGBa"):
-                image = image.convert("RGBA")
-            elif mode in ("CMYK", "YCbCr", "LAB"):  # JPEG colour spaces that are not RGB
-                image = image.convert("RGB")
-            array = np.asarray(image)
+        with warnings.catch_warnings():
+            # Pillow's own guard warns from 89 megapixels; the size check below decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError as err:
+        # Pillow refuses outright from 179 megapixels (above any sensible max_pixels) in open().
+        raise DataError(path, f"refused before reading it: {err}") from err
+    except Exception as err:  # pillow raises OSError/SyntaxError/ValueError on bad files
+        raise DataError(path, f"cannot read {kind} file: {_one_line(err)}") from err
+    with image:
+        width, height = image.size  # from the header: nothing is decoded yet
+        check_pixels(path, (height, width), max_pixels)
+        return _decode_pillow(path, image, kind)
+
+
+def _decode_pillow(path: Path, image: Image.Image, kind: str) -> np.ndarray:
+    """Decode an opened PNG or JPEG image as (H, W) or (H, W, 3|4)."""
+    try:
+        image.load()
+        mode = image.mode
+        if mode == "P":  # palette: expand to the colours it stands for
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        elif mode == "LA":
+            image = image.convert("L")
+        elif mode in ("PA", "RGBa"):
+            image = image.convert("RGBA")
+        elif mode in ("CMYK", "YCbCr", "LAB"):  # JPEG colour spaces that are not RGB
+            image = image.convert("RGB")
+        array = np.asarray(image)
     except Exception as err:  # pillow raises OSError/SyntaxError/ValueError on bad files
         raise DataError(path, f"cannot read {kind} file: {_one_line(err)}") from err
     # Some Pillow versions open 16-bit grayscale PNGs in 32-bit mode "I"; PNG has no signed or

@@ -21,6 +21,7 @@ from lus_unet.data.samples import (
     build_sample_table,
     split_samples,
 )
+from lus_unet.data.size_limit import MAX_PIXELS
 from lus_unet.data.splits import Split
 from lus_unet.data.synthetic import (
     GENERATOR_VERSION,
@@ -59,6 +60,7 @@ class DataSpec(ABC):
         split: ``grouped`` or ``leaky_paper`` (the authors' image-level k-fold).
         augment: training augmentation name (``none``, ``keras``, ``strong``).
         mask_threshold: binarise non-binary masks above this value (None = refuse them).
+        max_pixels: refuse, from its header, a frame or mask of more pixels than this.
         synthetic: parameters of the embedded synthetic set (see the subclass).
     """
 
@@ -88,6 +90,7 @@ class DataSpec(ABC):
         split: str = "grouped",
         augment: str = "keras",
         mask_threshold: float | None = None,
+        max_pixels: int = MAX_PIXELS,
         synthetic: dict[str, Any] | None = None,
     ) -> None:
         self.root = Path(root).expanduser() if root else None
@@ -111,6 +114,7 @@ class DataSpec(ABC):
             mask_dir=mask_dir,
             mask_threshold=mask_threshold,
             suffixes=self.suffixes,
+            max_pixels=max_pixels,
         )
 
     @abstractmethod

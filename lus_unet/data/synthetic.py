@@ -47,6 +47,7 @@ from PIL import Image
 from scipy import ndimage
 from tqdm.auto import tqdm
 
+from lus_unet.data.build_lock import building
 from lus_unet.data.preprocess import log_compress
 from lus_unet.data.synthetic_realistic import synth_lus_frame_realistic
 from lus_unet.data.synthetic_scene import (
@@ -408,33 +409,38 @@ def _materialise(
         log.info("Reusing synthetic dataset %s (%d items)", root, len(ids))
         return ids
     root.parent.mkdir(parents=True, exist_ok=True)
-    # Generate into a hidden sibling and rename it into place at the end: an interrupted run
-    # never leaves a folder that looks like a complete dataset.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
-    try:
-        (tmp / "images").mkdir()
-        (tmp / "masks").mkdir()
-        log.info("Generating %d synthetic items into %s", len(ids), root)
-        images, masks = [], []
-        for index in tqdm(range(len(ids)), desc=desc, unit="item", leave=False, disable=None):
-            image_name, mask_name = write_item(tmp, index)
-            images.append(image_name)
-            masks.append(mask_name)
-        manifest = {**header, "ids": ids, "images": images, "masks": masks}
-        _manifest_path(tmp).write_text(json.dumps(manifest, indent=1) + "\n")
-        if root.is_dir() and not any(root.iterdir()):
-            root.rmdir()
+    with building(root):
+        # Another process may have written it while this one waited for the lock.
+        if _reuse_existing(root, header, ids):
+            log.info("Synthetic dataset %s was written by another process; using it", root)
+            return ids
+        # Generate into a hidden sibling and rename it into place at the end: an interrupted
+        # run never leaves a folder that looks like a complete dataset.
+        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
         try:
-            os.rename(tmp, root)
-        except OSError:
-            # Another process may have finished the same dataset meanwhile.
-            if _reuse_existing(root, header, ids):
-                log.info("Synthetic dataset %s was written concurrently; using it", root)
-                return ids
-            raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+            (tmp / "images").mkdir()
+            (tmp / "masks").mkdir()
+            log.info("Generating %d synthetic items into %s", len(ids), root)
+            images, masks = [], []
+            for index in tqdm(range(len(ids)), desc=desc, unit="item", leave=False, disable=None):
+                image_name, mask_name = write_item(tmp, index)
+                images.append(image_name)
+                masks.append(mask_name)
+            manifest = {**header, "ids": ids, "images": images, "masks": masks}
+            _manifest_path(tmp).write_text(json.dumps(manifest, indent=1) + "\n")
+            if root.is_dir() and not any(root.iterdir()):
+                root.rmdir()
+            try:
+                os.rename(tmp, root)
+            except OSError:
+                # Another process that could not take the lock may have finished it meanwhile.
+                if _reuse_existing(root, header, ids):
+                    log.info("Synthetic dataset %s was written concurrently; using it", root)
+                    return ids
+                raise
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     log.info("Wrote synthetic dataset %s", root)
     return ids
 

@@ -1,7 +1,8 @@
 """Finding training checkpoints and rebuilding their networks safely, for inference.
 
 A checkpoint argument is a ``.ckpt`` file, a run folder (its ``checkpoints/best.ckpt``) or a
-cross-validation run folder (every ``fold_<k>/checkpoints/best.ckpt``: an ensemble). Files are
+cross-validation run folder (every ``fold_<k>/checkpoints/best.ckpt``: an ensemble of its
+finished folds, see :mod:`lus_unet.evaluation.finished_folds`). Files are
 read with ``torch.load(..., weights_only=True)``: a file carrying pickled code is refused
 before anything in it runs. The network is rebuilt from the configuration the checkpoint
 stores (``hyper_parameters.run_config``), so nothing about the model or its preprocessing is
@@ -23,9 +24,22 @@ from torch import nn
 from lus_unet.data.preprocess import PreprocessConfig
 from lus_unet.data.spec import DataSpec, spec_from_run_config
 from lus_unet.errors import ConfigError, WeightsError
+from lus_unet.evaluation.finished_folds import finished_fold_checkpoints
+from lus_unet.evaluation.stored_network import (
+    MAX_PARAMETERS,
+    check_network_fits,
+    check_stored_config,
+    model_options,
+)
 from lus_unet.models import build_model
 from lus_unet.models.weights import load_state_dict_file
-from lus_unet.run_folder import BEST_CHECKPOINT_PATH, CHECKPOINT_SUFFIX, RunFolder, run_dir_of
+from lus_unet.run_folder import (
+    BEST_CHECKPOINT_PATH,
+    CHECKPOINT_SUFFIX,
+    METRICS_FILE,
+    RunFolder,
+    run_dir_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,38 +77,51 @@ class LoadedCheckpoint:
         return self.spec.preprocess
 
 
-def resolve_checkpoints(specs: str | Path | Sequence[str | Path]) -> list[Path]:
+def resolve_checkpoints(
+    specs: str | Path | Sequence[str | Path], allow_partial: bool = False
+) -> list[Path]:
     """The checkpoint files named by one or more checkpoint arguments, in order.
 
     Args:
         specs: each a ``.ckpt`` file, a run folder (``<run>/checkpoints/best.ckpt``) or a
             cross-validation run folder (``<run>/fold_<k>/checkpoints/best.ckpt``, all folds
-            in fold order).
+            in fold order, every one finished).
+        allow_partial: accept a cross-validation folder with missing or unfinished folds,
+            using its finished folds only.
 
     Raises:
-        ConfigError: for an empty list, or an argument that names no checkpoint (the message
-            lists what was looked for).
+        ConfigError: for an empty list, an argument that names no checkpoint (the message
+            lists what was looked for), or a partial cross-validation folder.
     """
     items = [specs] if isinstance(specs, str | Path) else list(specs)
     if not items:
         raise ConfigError("checkpoint: give a .ckpt file, a run folder or a CV run folder")
     paths: list[Path] = []
     for item in items:
-        paths += _resolve_one(Path(str(item)).expanduser())
+        paths += _resolve_one(Path(str(item)).expanduser(), allow_partial)
     duplicated = sorted({str(p) for p in paths if paths.count(p) > 1})
     if duplicated:
         raise ConfigError(f"checkpoint: {duplicated[0]} is named more than once")
     return paths
 
 
-def _resolve_one(path: Path) -> list[Path]:
+def _resolve_one(path: Path, allow_partial: bool) -> list[Path]:
     if path.is_file():
         if path.suffix != CHECKPOINT_SUFFIX:
             raise ConfigError(f"checkpoint: {path} is not a {CHECKPOINT_SUFFIX} file")
         return [path]
     if not path.exists():
         raise ConfigError(f"checkpoint: {path} does not exist")
-    found = RunFolder(path).best_checkpoints()
+    folder = RunFolder(path)
+    if folder.best_checkpoint.is_file():
+        if not folder.finished:
+            log.warning(
+                "%s did not finish (no %s): using the best checkpoint it reached",
+                path,
+                METRICS_FILE,
+            )
+        return [folder.best_checkpoint]
+    found = finished_fold_checkpoints(folder, allow_partial)
     if found:
         return found
     raise ConfigError(
@@ -103,16 +130,23 @@ def _resolve_one(path: Path) -> list[Path]:
     )
 
 
-def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> LoadedCheckpoint:
+def load_checkpoint(
+    path: Path, device: torch.device | str = "cpu", max_parameters: int = MAX_PARAMETERS
+) -> LoadedCheckpoint:
     """Rebuild the network of a training checkpoint and load its weights, strictly.
+
+    The stored config is validated and the network it describes compared with the stored
+    tensors before anything is allocated (:mod:`lus_unet.evaluation.stored_network`).
 
     Args:
         path: a ``.ckpt`` file written by ``python -m lus_unet.train``.
         device: where to put the network.
+        max_parameters: refuse a stored config describing a larger network.
 
     Raises:
-        WeightsError: a file that is unreadable, carries pickled objects, is not a training
-            checkpoint of this project or whose tensors do not match the rebuilt network.
+        WeightsError: a file that is unreadable, carries pickled code, is not a training
+            checkpoint of this project, stores a config the schema refuses or a network
+            above the limit, or whose tensors do not match that network.
     """
     path = Path(path)
     checkpoint = load_state_dict_file(path)  # weights_only=True: refuses pickled code
@@ -124,15 +158,16 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> LoadedChe
             f"{path}: not a lus_unet training checkpoint (no state_dict or "
             "hyper_parameters.run_config)"
         )
-    options = dict(run_config["model"])
-    if "encoder_weights" in options:
-        options["encoder_weights"] = None  # the checkpoint holds every weight: no download
-    net = build_model(**options)
-    foreign = sorted(k for k in state if not k.startswith(NET_PREFIX))
+    check_stored_config(path, run_config)
+    foreign = sorted(str(k) for k in state if not str(k).startswith(NET_PREFIX))
     if foreign:
         raise WeightsError(f"{path}: unexpected tensors outside the network: {foreign[:5]}")
+    weights = {k[len(NET_PREFIX) :]: v for k, v in state.items()}
+    options = model_options(run_config)
+    check_network_fits(path, options, weights, max_parameters)
+    net = build_model(**options)
     try:
-        net.load_state_dict({k[len(NET_PREFIX) :]: v for k, v in state.items()}, strict=True)
+        net.load_state_dict(weights, strict=True)
     except RuntimeError as error:
         detail = " ".join(line.strip() for line in str(error).splitlines())[:400]
         raise WeightsError(f"{path}: weights do not match {options['name']}: {detail}") from error
@@ -140,18 +175,22 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> LoadedChe
     return LoadedCheckpoint(path, net.to(device).eval(), run_config)
 
 
-def load_checkpoints(paths: Sequence[Path], device: torch.device | str) -> list[LoadedCheckpoint]:
+def load_checkpoints(
+    paths: Sequence[Path], device: torch.device | str, max_parameters: int = MAX_PARAMETERS
+) -> list[LoadedCheckpoint]:
     """Load several checkpoints that form one ensemble: they must share their preprocessing.
 
     Args:
         paths: checkpoint files, e.g. from :func:`resolve_checkpoints`.
         device: where to put the networks.
+        max_parameters: refuse a checkpoint describing a larger network (see
+            :func:`load_checkpoint`).
 
     Raises:
         ConfigError: when two checkpoints were trained with different preprocessing (their
             probabilities could not be averaged over the same input).
     """
-    loaded = [load_checkpoint(path, device) for path in paths]
+    loaded = [load_checkpoint(path, device, max_parameters) for path in paths]
     reference = loaded[0]
     for other in loaded[1:]:
         if other.preprocess != reference.preprocess:

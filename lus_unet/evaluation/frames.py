@@ -1,17 +1,19 @@
-"""Raw frames without masks, for prediction: a frame file or a folder of them."""
+"""Raw frames without masks, for prediction: a frame file or a folder of them, bad ones skipped."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from lus_unet.data.discover import natural_key
-from lus_unet.data.frames import ReadOptions
+from lus_unet.data.frames import ReadOptions, prepare_frame
 from lus_unet.data.io import IMAGE_SUFFIXES
-from lus_unet.errors import DataError
+from lus_unet.data.preprocess import FrameKind, PreprocessConfig
+from lus_unet.errors import DataError, LusUnetError
+from lus_unet.evaluation.input_failures import InputFailures
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,13 +73,61 @@ def list_frame_files(path: Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> 
     return files
 
 
-def iter_raw_frames(files: Iterable[Path], read: ReadOptions) -> Iterator[RawFrame]:
+def iter_raw_frames(
+    files: Iterable[Path], read: ReadOptions, failures: InputFailures
+) -> Iterator[RawFrame]:
     """The frames of several files, file after file, read as training read its images.
+
+    A file that cannot be read is recorded in ``failures`` and skipped: one bad file does not
+    stop the others.
 
     Args:
         files: frame files, e.g. from :func:`list_frame_files`.
         read: the training run's reader (MAT variable, cine frame axis, file types).
+        failures: where unreadable files are recorded.
     """
     for file in files:
-        for frame_id, image in read.image_frames(file):
+        try:
+            frames = read.image_frames(file)  # reads the whole file: any error is raised here
+        except LusUnetError as error:
+            failures.add(file, error)
+            continue
+        for frame_id, image in frames:
             yield RawFrame(frame_id, file, image)
+
+
+class FramesToDo:
+    """The frames still to predict, preprocessed; one that cannot be is recorded and skipped.
+
+    Args:
+        kept: whether a frame id's outputs are kept from an earlier run (``skip_existing``).
+        preprocess: the training run's preprocessing.
+        failures: where frames that cannot be preprocessed are recorded.
+    """
+
+    def __init__(
+        self, kept: Callable[[str], bool], preprocess: PreprocessConfig, failures: InputFailures
+    ) -> None:
+        self.kept = kept
+        self.preprocess = preprocess
+        self.failures = failures
+        self.n_kept = 0
+
+    def prepared(
+        self, frames: Iterable[RawFrame]
+    ) -> Iterator[tuple[RawFrame, np.ndarray, FrameKind]]:
+        """Each frame not kept, with the network's input and the frame's kind.
+
+        Args:
+            frames: the raw frames, e.g. from :func:`iter_raw_frames`.
+        """
+        for frame in frames:
+            if self.kept(frame.id):
+                self.n_kept += 1
+                continue
+            try:
+                image, kind = prepare_frame(frame.image, frame.source, frame.id, self.preprocess)
+            except LusUnetError as error:
+                self.failures.add(frame.source, error)
+                continue
+            yield frame, image, kind

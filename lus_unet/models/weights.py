@@ -9,8 +9,6 @@ every encoder in :data:`ENCODER_WEIGHTS` (``model.encoder``), each with its own 
 from __future__ import annotations
 
 import logging
-import pickle
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +16,14 @@ import torch
 
 from lus_unet.errors import WeightsError
 from lus_unet.models.blocks import check_choice
+from lus_unet.models.safe_load import load_state_dict_file
 from lus_unet.models.vunet import VGG_TRUNKS, VGGEncoder
 
 log = logging.getLogger(__name__)
 
 TORCHVISION_MODELS_URL = "https://download.pytorch.org/models"
+
+__all__ = ["ENCODER_WEIGHTS", "load_encoder_weights", "load_state_dict_file"]
 
 
 @dataclass(frozen=True)
@@ -108,42 +109,6 @@ def resolve_encoder_weights(
     return cached
 
 
-# How torch's weights_only unpickler names an object it refuses to build (pickled code).
-_REFUSED_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
-
-
-def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
-    """Load a state-dict file without unpickling arbitrary objects (``weights_only=True``).
-
-    Args:
-        path: a file written by ``torch.save``.
-
-    Raises:
-        WeightsError: one line naming the file: pickled objects other than tensors (refused,
-            never run), or a file torch cannot read (not a torch file, truncated).
-    """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        # torch's own messages span many lines (advice on weights_only=False, which would run
-        # the payload): keep the one fact that matters.
-        refused = _REFUSED_GLOBAL.search(str(error))
-        if isinstance(error, pickle.UnpicklingError) and refused:
-            raise WeightsError(
-                f"{path}: refused to load: the file holds Python objects other than tensors "
-                f"({refused.group(1)}); only plain state dicts are accepted (weights_only)"
-            ) from error
-        detail = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
-        reason = f"{type(error).__name__}: {detail[:200]}" if detail else type(error).__name__
-        raise WeightsError(
-            f"{path}: not a readable PyTorch weights file (damaged, truncated or another "
-            f"format; {reason})"
-        ) from error
-    if not isinstance(state, dict):
-        raise WeightsError(f"{path}: expected a state dict, found {type(state).__name__}")
-    return state
-
-
 # Batch-norm step counters: files saved before PyTorch 0.4.1 (torchvision's vgg16_bn among
 # them) lack them, and nothing reads them when momentum is set, so they are optional.
 _OPTIONAL_SUFFIX = ".num_batches_tracked"
@@ -166,7 +131,9 @@ def load_encoder_weights(encoder: VGGEncoder, path: Path) -> None:
     expected_file = ENCODER_WEIGHTS[encoder.name].filename
     state = load_state_dict_file(path)
     expected = encoder.features.state_dict()
-    selected = {name: state.get(f"features.{name}") for name in expected}
+    # Anything but a tensor (weights_only allows numbers, strings, lists) counts as missing.
+    found = {name: state.get(f"features.{name}") for name in expected}
+    selected = {name: v if torch.is_tensor(v) else None for name, v in found.items()}
     for name, tensor in expected.items():
         if selected[name] is None and name.endswith(_OPTIONAL_SUFFIX):
             selected[name] = tensor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,10 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from lus_unet.data.spec import spec_from_config
+from lus_unet.data.splits import Split
 from lus_unet.models import build_model, freeze_groups, group_counts
+from lus_unet.run_fingerprint import fingerprint
 from lus_unet.training.init import initialize_from, resolve_init_checkpoint
 from lus_unet.training.module import SegmentationModule
 
@@ -65,6 +69,27 @@ def run_config(cfg: DictConfig, fold: int | None) -> dict[str, Any]:
     return resolved
 
 
+def run_fingerprint(stored: dict[str, Any]) -> dict[str, Any]:
+    """What defines the run about to start (:mod:`lus_unet.run_fingerprint`): its settings,
+    and its data files' sizes and modification times (the embedded set: its name).
+
+    Args:
+        stored: :func:`run_config`'s result.
+
+    Raises:
+        DataError: the data folder holds no usable pairs (as loading it would).
+    """
+    spec = spec_from_config(stored["data"])
+    if spec.root is None:
+        return fingerprint(stored, {"embedded": spec.synthetic_name()})
+    files = {}
+    for pair in spec.read.discover(spec.root):
+        for path in (pair.image, pair.mask):
+            stat = path.stat()
+            files[os.path.relpath(path, spec.root)] = [stat.st_size, stat.st_mtime_ns]
+    return fingerprint(stored, {"files": files})
+
+
 def build_module(cfg: DictConfig, net: nn.Module, stored: dict[str, Any]) -> SegmentationModule:
     """The LightningModule that trains ``net`` as configured.
 
@@ -85,6 +110,40 @@ def build_module(cfg: DictConfig, net: nn.Module, stored: dict[str, Any]) -> Seg
         optimizer=stored["optimizer"],
         scheduler=stored["scheduler"],
     )
+
+
+def run_metrics(
+    cfg: DictConfig,
+    fold: int | None,
+    trainer: L.Trainer,
+    best: dict[str, Any],
+    split: Split,
+    net: nn.Module,
+    seconds: float,
+) -> dict[str, Any]:
+    """What a finished run writes to ``metrics.json``.
+
+    Args:
+        cfg: the run's configuration.
+        fold: the fold trained (None: the holdout split).
+        trainer: the Trainer, after ``fit``.
+        best: the best epoch's validation metrics (:meth:`BestMetrics.summary`).
+        split: the training and validation samples.
+        net: the trained network.
+        seconds: how long ``fit`` took.
+    """
+    return {
+        **best,
+        "epochs_run": trainer.current_epoch,
+        "fold": fold,
+        "n_train": len(split.train),
+        "n_val": len(split.val),
+        "model": cfg.model.name,
+        "finetune": cfg.finetune.name,
+        **parameter_counts(net),
+        "train_seconds": round(seconds, 2),
+        "best_checkpoint": trainer.checkpoint_callback.best_model_path or None,
+    }
 
 
 def parameter_counts(net: nn.Module) -> dict[str, Any]:

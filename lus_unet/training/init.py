@@ -27,6 +27,10 @@ def network_state_dict(path: Path) -> dict[str, torch.Tensor]:
     state = load_state_dict_file(path)
     if "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
+    # A hand-made file may hold other values (weights_only allows numbers, strings, lists).
+    odd = [repr(k) for k, v in state.items() if not isinstance(k, str) or not torch.is_tensor(v)]
+    if odd:
+        raise WeightsError(f"{path}: not a state dict of named tensors (entries {odd[:5]})")
     if any(key.startswith(MODULE_PREFIX) for key in state):
         state = {
             k[len(MODULE_PREFIX) :]: v for k, v in state.items() if k.startswith(MODULE_PREFIX)

@@ -8,7 +8,7 @@ from lightning.pytorch.callbacks import EMAWeightAveraging, LearningRateMonitor
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from lus_unet.run_folder import RunFolder
+from lus_unet.run_folder import TENSORBOARD_DIR, RunFolder
 from lus_unet.training.callbacks import MONITOR, BestMetrics, best_checkpoint, last_checkpoint
 from lus_unet.training.optim import uses_scheduler
 from lus_unet.training.performance import PerformanceCallback
@@ -56,7 +56,9 @@ def tensorboard_logger(cfg: DictConfig, folder: RunFolder, fold: int | None) -> 
         folder: the run folder.
         fold: the fold trained (None: holdout, logged as -1).
     """
-    logger = TensorBoardLogger(folder.path, name="tensorboard", version="", default_hp_metric=False)
+    logger = TensorBoardLogger(
+        folder.path, name=TENSORBOARD_DIR, version="", default_hp_metric=False
+    )
     hparams = {axis: OmegaConf.select(cfg, axis) for axis in HPARAM_AXES}
     logger.log_hyperparams({**hparams, "fold": -1 if fold is None else fold}, {MONITOR: 0.0})
     return logger
