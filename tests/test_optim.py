@@ -329,3 +329,22 @@ def test_bad_values_are_one_line_config_errors(compose_train, tmp_path, override
 def test_sgd_needs_a_momentum_between_0_and_1(compose_train):
     with pytest.raises(ConfigError, match=r"^optimizer\.momentum=0: must be between 0 and 1"):
         train(compose_train(*tiny_overrides("xunet"), "optimizer.name=sgd", "optimizer.momentum=0"))
+
+
+def test_ema_weights_are_validated_and_saved(compose_train, tmp_path):
+    """ema_decay > 0: best.ckpt holds the moving average (what validation scored) beside the
+    raw weights, and the averaging state resumes with it."""
+    out = tmp_path / "ema"
+    train(compose_train(*THREE_EPOCHS, "ema_decay=0.5", "lr=1e-2", f"paths.output_dir={out}"))
+    checkpoint = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    averaged, raw = checkpoint["state_dict"], checkpoint["current_model_state"]
+    assert averaged.keys() == raw.keys()
+    assert any(not torch.equal(averaged[k], raw[k]) for k in averaged)
+    assert int(checkpoint["averaging_state"]["n_averaged"]) == TOTAL_STEPS
+
+    plain = tmp_path / "plain"
+    train(compose_train(*THREE_EPOCHS, "lr=1e-2", f"paths.output_dir={plain}"))
+    no_ema = torch.load(plain / "checkpoints" / "last.ckpt", weights_only=True)
+    assert "averaging_state" not in no_ema
+    # The raw weights follow the same trajectory with or without the average.
+    assert all(torch.allclose(no_ema["state_dict"][k], raw[k]) for k in raw)
