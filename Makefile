@@ -42,7 +42,7 @@ summary: setup ## Parameter table per group (e.g. MODEL=vunet FINETUNE=encoder_f
 	$(PY) -m lus_unet.summary model=$(or $(MODEL),xunet) finetune=$(or $(FINETUNE),all)
 
 paper: setup ## The paper's Table 1 grid on a GPU (all stages and folds), then the report
-	$(PY) -m lus_unet.paper --profile gpu $(PAPER_ARGS)
+	$(PY) -m lus_unet.paper --profile $(or $(PROFILE),gpu) $(PAPER_ARGS)
 
 paper-cpu: setup ## The same grid with tiny networks and 32x32 frames on the CPU (~30 min)
 	$(PY) -m lus_unet.paper --profile cpu $(PAPER_ARGS)

@@ -80,7 +80,7 @@ def test_every_entry_config_passes_its_schema(config, schema, overrides) -> None
 
 
 def test_the_paper_profiles_pass_their_schema() -> None:
-    assert profile_names() == ["cpu", "gpu"]
+    assert profile_names() == ["cpu", "gpu", "gpu_bf16"]
     assert load_profile("cpu").paper_dir == "outputs/paper-cpu"
     assert "trainer=gpu" in load_profile("gpu").all
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from lus_unet.errors import DataError
 from lus_unet.report.collect import collect_runs
 from lus_unet.report.figure import draw_comparison
-from lus_unet.report.table import table_csv, table_markdown, table_rows
+from lus_unet.report.table import precision_note, table_csv, table_markdown, table_rows
 from lus_unet.utils import exit_on_user_error, write_text_atomic
 
 log = logging.getLogger("lus_unet.report")
@@ -29,7 +29,7 @@ def build_report(root: Path, out_dir: Path, n_rows: int = 5, figure: bool = True
         raise DataError(root, "no runs found (no config.yaml or .hydra folder below it)")
     rows = table_rows(runs)
     failed = [run for run in runs if not run.finished]
-    markdown = table_markdown(rows, failed)
+    markdown = table_markdown(rows, failed) + "\n" + precision_note(runs)
     write_text_atomic(out_dir / "table1.md", markdown)
     write_text_atomic(out_dir / "table1.csv", table_csv(rows))
     if figure:

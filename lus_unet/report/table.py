@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 
 from lus_unet.report.collect import Run
@@ -110,6 +111,15 @@ def table_markdown(rows: list[Row], failed: list[Run]) -> str:
         text += f"\n{len(failed)} run(s) did not finish:\n\n"
         text += "".join(f"- `{run.path}` {' '.join(run.overrides)}\n" for run in failed)
     return text
+
+
+def precision_note(runs: list[Run]) -> str:
+    """One line saying which numeric precision trained the finished runs (the paper: fp32)."""
+    counts = Counter(
+        str(run.config.get("trainer", {}).get("precision", "?")) for run in runs if run.finished
+    )
+    used = ", ".join(f"{precision} ({n} runs)" for precision, n in sorted(counts.items()))
+    return f"Training precision: {used}.\n"
 
 
 def table_csv(rows: list[Row]) -> str:
