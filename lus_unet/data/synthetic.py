@@ -1,6 +1,6 @@
 """Synthetic data in the project's data contract: raw LUS frames with rib masks, salient objects.
 
-Neither the paper's LUS frames nor XPIE can be had on the development machines, so these
+The paper's LUS frames and XPIE are not redistributable, so these
 generators are the embedded defaults (see the data contract in DESIGN.md).
 
 LUS frames come in two profiles (``data.synthetic.profile``), drawn from one shared scene
