@@ -10,18 +10,18 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup train test lint format summary tensorboard paper paper-cpu compare clean
+.PHONY: help setup train test lint format summary tensorboard paper paper-cpu compare tl-leak clean
 
 help: ## List the targets with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## Create .venv and install the package (editable) with its dev and compare extras
+setup: $(STAMP) ## Create .venv and install the package (editable) with its dev, compare and deploy extras
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e '.[dev,compare]'
+	$(PY) -m pip install --quiet -e '.[dev,compare,deploy]'
 	@touch $(STAMP)
 
 train: setup ## Quick start: train X-UNet on the embedded synthetic set (CPU, a few minutes)
@@ -41,14 +41,26 @@ format: setup ## Fix what ruff can fix
 summary: setup ## Parameter table per group (e.g. MODEL=vunet FINETUNE=encoder_frozen)
 	$(PY) -m lus_unet.summary model=$(or $(MODEL),xunet) finetune=$(or $(FINETUNE),all)
 
-paper: setup ## The paper's Table 1 grid on a GPU (all stages and folds), then the report
-	$(PY) -m lus_unet.paper --profile $(or $(PROFILE),gpu) $(PAPER_ARGS)
+# Your data for the paper grid: make paper LUS_ROOT=/data/lus XPIE_ROOT=/data/XPIE
+PAPER_DATA = $(if $(LUS_ROOT),--lus-root $(LUS_ROOT)) $(if $(XPIE_ROOT),--xpie-root $(XPIE_ROOT))
 
-paper-cpu: setup ## The same grid with tiny networks and 32x32 frames on the CPU (~30 min)
-	$(PY) -m lus_unet.paper --profile cpu $(PAPER_ARGS)
+paper: setup ## The paper's Table 1 grid on a GPU (LUS_ROOT=, XPIE_ROOT=: your folders), then the report
+	$(PY) -m lus_unet.paper --profile $(or $(PROFILE),gpu) $(PAPER_DATA) $(PAPER_ARGS)
+
+paper-cpu: setup ## The same grid shrunk for the CPU on the embedded data (~35 min)
+	$(PY) -m lus_unet.paper --profile cpu $(PAPER_DATA) $(PAPER_ARGS)
 
 compare: setup ## Recipes vs the reference U-Net, 5 folds of the realistic embedded set (CPU, ~25 min)
 	$(PY) -m lus_unet.compare $(COMPARE_ARGS)
+
+# V-UNet from a random trunk (no ImageNet file needed): the leak, not the transfer, is measured.
+TL_LEAK_VUNET = "model=vunet","recipe=modern","model.encoder_weights=null"
+tl-leak: setup ## Dice inflation of the paper's single-split TL vs per-fold TL (CPU, ~15 min)
+	$(PY) -m lus_unet.compare task_name=tl_leak reference=per_fold \
+		'~entries.reference' '~entries.paper' '~entries.modern' \
+		'+entries.per_fold=[$(TL_LEAK_VUNET)]' \
+		'+entries.paper_split=[$(TL_LEAK_VUNET),"stages=vunet_paper_split","init_allow_val_overlap=true"]' \
+		budget.epochs=10 $(TL_LEAK_ARGS)
 
 .PHONY: bench
 bench: setup ## Benchmark suite -> outputs/bench/results.json, summary.md (about 10 min on 2 cores)

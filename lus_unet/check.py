@@ -19,9 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from lus_unet.config.data import CheckConfig
-from lus_unet.config.validate import validate
+from lus_unet.config.validate import show, validate
 from lus_unet.data.discover import scan_pairs
 from lus_unet.data.frames import PreprocessedFrame, iter_preprocessed
+from lus_unet.data.preprocess import despeckles
 from lus_unet.data.quirks import Quirks
 from lus_unet.data.spec import DataSpec, spec_from_config
 from lus_unet.errors import ConfigError, DataError
@@ -95,7 +96,7 @@ def check_folder(spec: DataSpec) -> CheckReport:
             report.quirks.note(frame.record, frame.kind, pair.mask, spec.preprocess.kind)
         report.count("image files", pair.image.suffix.lower())
         report.count("mask files", pair.mask.suffix.lower())
-        _tally_pair(report, frames)
+        _tally_pair(report, frames, spec.preprocess.despeckle)
         ids += [frame.record.id for frame in frames]
         groups += [frame.record.group for frame in frames]
     if not report.problems:
@@ -107,7 +108,9 @@ def check_folder(spec: DataSpec) -> CheckReport:
     return report
 
 
-def _tally_pair(report: CheckReport, frames: list[PreprocessedFrame]) -> None:
+def _tally_pair(
+    report: CheckReport, frames: list[PreprocessedFrame], despeckle: bool | str
+) -> None:
     first = frames[0].record
     if first.stack_shape is not None:
         report.stacks += 1
@@ -118,6 +121,8 @@ def _tally_pair(report: CheckReport, frames: list[PreprocessedFrame]) -> None:
     report.count("frame sizes", "x".join(map(str, first.image.shape)), n)
     report.count("frame dtypes", str(first.image.dtype), n)
     report.count("frame kinds", frames[0].kind, n)
+    # With despeckle=auto this depends on the kind: say which frames got it.
+    report.count("despeckled", "yes" if despeckles(despeckle, frames[0].kind) else "no", n)
     if first.image_variable is not None:
         report.count("MAT variables (images)", first.image_variable)
     if first.mask_variable is not None:
@@ -164,7 +169,11 @@ def format_report(report: CheckReport, spec: DataSpec) -> str:
     ]
     rows += [(what, _tally(counter)) for what, counter in report.counts.items()]
     rows.append(
-        ("preprocessing", f"kind={spec.preprocess.kind}, size={spec.preprocess.image_size}")
+        (
+            "preprocessing",
+            f"kind={spec.preprocess.kind}, despeckle={show(spec.preprocess.despeckle)}, "
+            f"size={spec.preprocess.image_size}",
+        )
     )
     if report.foreground:
         fg = np.asarray(report.foreground)

@@ -31,9 +31,37 @@ def summarize_folds(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def summarize_stages(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per stage of a multi-stage run, its summary over the folds ({}: one-stage runs).
+
+    A shared stage (trained once for every fold) is reported once, with ``shared: true``.
+    """
+    if not fold_metrics or "stages" not in fold_metrics[0]:
+        return {}
+    stages = {}
+    for name, first in fold_metrics[0]["stages"].items():
+        if first.get("fold") is None:
+            stages[name] = {"shared": True, "val_dice": float(first["val_dice"])}
+        else:
+            stages[name] = summarize_folds([m["stages"][name] for m in fold_metrics])
+    return stages
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The summary as a Markdown table (folds are 0-based; the paper counts from 1)."""
-    lines = ["| fold (0-based) | val Dice |", "|---|---|"]
+    lines = []
+    if summary.get("stages"):
+        lines += ["| stage | mean val Dice | sd | folds |", "|---|---|---|---|"]
+        for name, stage in summary["stages"].items():
+            if stage.get("shared"):
+                lines.append(f"| {name} (shared, holdout) | {stage['val_dice']:.4f} | - | - |")
+            else:
+                lines.append(
+                    f"| {name} | {stage['mean']:.4f} | {stage['std']:.4f} | "
+                    f"{stage['n_folds_run']} |"
+                )
+        lines += ["", "Model (last stage):", ""]
+    lines += ["| fold (0-based) | val Dice |", "|---|---|"]
     lines += [f"| {fold} | {dice:.4f} |" for fold, dice in summary["folds"].items()]
     lines += [
         "",
@@ -53,6 +81,8 @@ def write_cv_summary(folder: RunFolder, fold_metrics: list[dict[str, Any]]) -> d
         fold_metrics: each fold's ``metrics.json``.
     """
     summary = summarize_folds(fold_metrics)
+    if stages := summarize_stages(fold_metrics):
+        summary["stages"] = stages
     folder.write_cv_summary(summary, summary_markdown(summary))
     log.info(
         "Cross-validation: highest Dice %.4f (fold %d), mean %.4f +- %.4f",

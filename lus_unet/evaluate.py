@@ -28,8 +28,14 @@ from lus_unet.evaluation.checkpoints import (
     load_checkpoint,
     load_checkpoints,
     resolve_checkpoints,
+    resolve_device,
 )
-from lus_unet.evaluation.inference import InferenceSettings, batched, resize_probabilities
+from lus_unet.evaluation.inference import (
+    Ensemble,
+    InferenceSettings,
+    batched,
+    resize_probabilities,
+)
 from lus_unet.evaluation.report import write_report
 from lus_unet.metrics.case import case_metrics
 from lus_unet.metrics.masks import as_spacing
@@ -54,7 +60,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     settings = InferenceSettings.from_config(cfg)
     specs = [cfg.checkpoint] if isinstance(cfg.checkpoint, str) else list(cfg.checkpoint)
     paths = resolve_checkpoints(specs, cfg.allow_partial)
-    device = settings.torch_device()
+    device = resolve_device(settings.device)
     scorer = _Scorer(settings, cfg.resolution, spacing)
     labels = _labels(paths)
     rows: list[dict[str, Any]] = []
@@ -118,7 +124,7 @@ class _Scorer:
         self, models: Sequence[LoadedCheckpoint], cases: Iterable[Case], label: str
     ) -> list[dict[str, Any]]:
         """One row per case: id, model label, source, flipped and every metric."""
-        ensemble = self.settings.ensemble(models)
+        ensemble = Ensemble([m.net for m in models], self.settings.tta)
         batch_size = self.settings.batch_size_for(models)
         rows = []
         progress = tqdm(cases, desc=f"Evaluating {label}", unit="frame", leave=False)

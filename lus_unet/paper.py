@@ -1,10 +1,13 @@
 """The paper's Table 1 grid as Hydra multiruns, then the report.
 
-``python -m lus_unet.paper [--profile gpu|cpu] [--launcher joblib] [-- extra overrides]``
+``python -m lus_unet.paper [--profile gpu|cpu] [--lus-root DIR] [--xpie-root DIR]
+[--launcher joblib] [-- extra overrides]``
 
-Each stage is one multirun (``-m experiment=<stage> size=<sizes> +fold=range(5)``), run in
-order because fine-tuning starts from the transfer-learning checkpoints. A failing stage
-does not stop the others; the command ends with a summary and a non-zero status.
+Each job runs its model's protocol (``conf/stages/``) on one data size and fold: V-UNet's
+``tl`` then ``ft``, X-UNet's shared ``pretrain`` (trained once, cached) then ``ft``. Three
+multiruns cover Table 1; a failing one does not stop the others, and the command ends with a
+summary and a non-zero status. The LUS and salient-object folders are separate settings, so
+each stage reads its own data.
 """
 
 from __future__ import annotations
@@ -28,24 +31,29 @@ log = logging.getLogger("lus_unet.paper")
 
 
 @dataclass(frozen=True)
-class Stage:
-    """One stage of the grid: an experiment preset, its data sizes, and whether it has folds."""
+class Job:
+    """One multirun of the grid: a model's protocol, its fine-tuning strategy, its data sizes."""
 
-    experiment: str
     model: str
-    sizes: tuple[str, ...] = ()
-    cross_validated: bool = True
+    finetune: str
+    sizes: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """Its folder under the grid's root: ``<model>_<finetune>``."""
+        return f"{self.model}_{self.finetune}"
 
 
-# Table 1, in dependency order. V-UNet TL runs per fold so that fold k's fine-tuning starts
-# from weights that never saw fold k's validation frames (the paper used one TL split).
+# Table 1: V-UNet TL and FT rows (lus200, lus400); X-UNet pre-training, FT-all (lus400,
+# lus600) and FT-BBFrozen (lus400). Every row is cross-validated by fold, TL included: fold k's
+# fine-tuning starts from weights that never saw fold k's validation frames.
 GRID = (
-    Stage("vunet_tl", "vunet", ("lus200", "lus400")),
-    Stage("vunet_ft", "vunet", ("lus200", "lus400")),
-    Stage("xunet_pretrain", "xunet", cross_validated=False),
-    Stage("xunet_ft_all", "xunet", ("lus400", "lus600")),
-    Stage("xunet_ft_bbfrozen", "xunet", ("lus400",)),
+    Job("vunet", "all", ("lus200", "lus400")),
+    Job("xunet", "all", ("lus400", "lus600")),
+    Job("xunet", "bottleneck_frozen", ("lus400",)),
 )
+# The authors' XPIE layout: JPEG images in Images/, masks in Grounds/.
+XPIE_DIRS = ("Images", "Grounds")
 
 # The machine profiles: conf/paper/<profile>.yaml (train overrides and the run folder root).
 PROFILE_DIR = Path(CONFIG_DIR) / "paper"
@@ -70,28 +78,79 @@ def load_profile(name: str) -> DictConfig:
     return profile
 
 
-def stage_command(
-    stage: Stage, profile: str, paper_dir: str, n_folds: int, launcher: str | None, extra: list[str]
+@dataclass(frozen=True)
+class DataFolders:
+    """The grid's data: a LUS folder and a salient-object folder (None: the embedded sets).
+
+    Attributes:
+        lus_root: LUS frames and masks (``data.root``); the paper's sizes choose frames in it.
+        xpie_root: salient-object images for X-UNet's pre-training, in ``Images/`` and
+            ``Grounds/`` as XPIE is distributed.
+    """
+
+    lus_root: str | None = None
+    xpie_root: str | None = None
+
+    def overrides(self, model: str) -> list[str]:
+        """The data overrides of one model's jobs."""
+        found = [] if self.lus_root is None else [f"data.root={self.lus_root}"]
+        if model == "xunet" and self.xpie_root is not None:
+            images, masks = XPIE_DIRS
+            pretrain = "stages.steps.pretrain.data"
+            found += [
+                f"{pretrain}.root={self.xpie_root}",
+                f"{pretrain}.image_dir={images}",
+                f"{pretrain}.mask_dir={masks}",
+            ]
+        return found
+
+    def announce(self) -> None:
+        """Say which data the grid runs on: a grid on the embedded sets is a demonstration."""
+        for name, root, embedded in (
+            ("LUS", self.lus_root, "the embedded synthetic LUS set"),
+            ("salient-object", self.xpie_root, "the embedded synthetic salient-object set"),
+        ):
+            if root is None:
+                log.warning("No %s folder given: the grid uses %s", name, embedded)
+            else:
+                log.info("%s data: %s", name, root)
+
+
+def job_command(
+    job: Job,
+    profile: str,
+    paper_dir: str,
+    n_folds: int,
+    launcher: str | None,
+    extra: list[str],
+    data: DataFolders | None = None,
 ) -> list[str]:
-    """The multirun command line of one stage.
+    """The multirun command line of one job of the grid.
 
     Args:
-        stage: the stage.
+        job: the model, fine-tuning strategy and sizes.
         profile: the machine profile's name (``conf/paper/<profile>.yaml``).
         paper_dir: the root of the grid's run folders.
-        n_folds: folds per cross-validated stage.
+        n_folds: folds per data size.
         launcher: a Hydra launcher (None: Hydra's default, one job after another).
-        extra: more overrides for every stage, last.
+        extra: more overrides for every job, last.
+        data: the data folders (None: the embedded sets).
     """
     machine = load_profile(profile)
-    overrides = [f"experiment={stage.experiment}", f"paths.paper_dir={paper_dir}"]
-    if stage.sizes:
-        overrides.append(f"size={','.join(stage.sizes)}")
-    if stage.cross_validated:
-        overrides.append(f"+fold=range({n_folds})")
+    overrides = [
+        f"model={job.model}",
+        f"finetune={job.finetune}",
+        f"size={','.join(job.sizes)}",
+        f"+fold=range({n_folds})",
+        f"paths.paper_dir={paper_dir}",
+        # Predictable folders: <paper_dir>/<model>_<finetune>/<size>/fold_<k>/<stage>.
+        f"hydra.sweep.dir={Path(paper_dir) / job.name}",
+        "hydra.sweep.subdir=${data_size}/fold_${fold}",
+    ]
     if launcher:
         overrides.append(f"hydra/launcher={launcher}")
-    overrides += [*machine.all, *machine.models[stage.model]]
+    overrides += [*(data or DataFolders()).overrides(job.model)]
+    overrides += [*machine.all, *machine.models[job.model]]
     return [sys.executable, "-m", "lus_unet.train", "-m", *overrides, *extra]
 
 
@@ -101,16 +160,19 @@ def run_grid(
     n_folds: int = 5,
     launcher: str | None = None,
     extra: list[str] | None = None,
-    stages: tuple[Stage, ...] = GRID,
+    jobs: tuple[Job, ...] = GRID,
+    data: DataFolders | None = None,
 ) -> list[str]:
-    """Run every stage; return the names of the stages whose multirun failed."""
+    """Run every job; return the names of the jobs whose multirun failed."""
     failed = []
-    for stage in stages:
-        command = stage_command(stage, profile, paper_dir, n_folds, launcher, extra or [])
-        log.info("Stage %s: %s", stage.experiment, " ".join(command[1:]))
+    data = data or DataFolders()
+    data.announce()
+    for job in jobs:
+        command = job_command(job, profile, paper_dir, n_folds, launcher, extra or [], data)
+        log.info("Job %s: %s", job.name, " ".join(command[1:]))
         if subprocess.run(command, check=False).returncode != 0:
-            log.error("Stage %s failed (its jobs are listed in the report)", stage.experiment)
-            failed.append(stage.experiment)
+            log.error("Job %s failed (its runs are listed in the report)", job.name)
+            failed.append(job.name)
     return failed
 
 
@@ -119,17 +181,28 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lus_unet.paper", description=__doc__)
     parser.add_argument("--profile", choices=profile_names(), default="gpu")
     parser.add_argument("--paper-dir", help="run folder root (default: the profile's paper_dir)")
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=int, help="folds per size (default: the profile's)")
     parser.add_argument("--launcher", help="Hydra launcher, e.g. joblib or slurm")
-    parser.add_argument("extra", nargs="*", help="more Hydra overrides for every stage")
+    parser.add_argument("--lus-root", help="LUS data folder (default: the embedded set)")
+    parser.add_argument(
+        "--xpie-root",
+        help="salient-object folder with Images/ and Grounds/ (default: the embedded set)",
+    )
+    parser.add_argument("extra", nargs="*", help="more Hydra overrides for every job")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     with exit_on_user_error():
-        paper_dir = args.paper_dir or load_profile(args.profile).paper_dir
-        failed = run_grid(args.profile, paper_dir, args.folds, args.launcher, args.extra)
+        data = DataFolders(args.lus_root, args.xpie_root)
+        for root in (args.lus_root, args.xpie_root):
+            if root is not None and not Path(root).is_dir():
+                raise ConfigError(f"{root}: no such data folder")
+        profile = load_profile(args.profile)
+        paper_dir = args.paper_dir or profile.paper_dir
+        folds = args.folds or int(profile.folds)
+        failed = run_grid(args.profile, paper_dir, folds, args.launcher, args.extra, data=data)
         build_report(Path(paper_dir), Path(paper_dir) / "report")
     if failed:
-        log.error("Failed stages: %s", ", ".join(failed))
+        log.error("Failed jobs: %s", ", ".join(failed))
         sys.exit(1)
 
 

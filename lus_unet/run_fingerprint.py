@@ -13,6 +13,7 @@ A run folder's ``fingerprint.json`` holds
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -45,6 +46,8 @@ MAY_CHANGE_ON_RESUME = (
     "performance",  # channels_last and compile: speed only
     "init_created_by",  # shown in a message only
 )
+# What resume may change but a result depends on: how long it trained.
+LENGTH_KEYS = ("trainer.max_epochs", "trainer.max_steps", "trainer.max_time")
 _SHOWN = 6  # differences listed in a message; the rest are counted
 _ABSENT = object()
 
@@ -82,6 +85,20 @@ def fingerprint(stored: Mapping[str, Any], data: dict[str, Any] | None) -> dict[
             unknown (a folder written before fingerprints existed).
     """
     return {"format": FORMAT, "settings": run_settings(stored), "data": data}
+
+
+def content_key(stored: Mapping[str, Any], data: dict[str, Any] | None) -> str:
+    """A short hash of everything a finished run's result depends on: its settings, its
+    length and its data, so that a cached result is reused only for the same training.
+
+    Args:
+        stored: the run's resolved configuration.
+        data: its data, as :func:`fingerprint` takes it.
+    """
+    defining = {**run_settings(stored)}
+    defining.update({k: v for k, v in _flatten(stored).items() if k in LENGTH_KEYS})
+    text = json.dumps({"settings": defining, "data": data}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _data_name(data: dict[str, Any]) -> str:

@@ -43,10 +43,11 @@ TENSORBOARD_DIR = "tensorboard"
 METRICS_FILE = "metrics.json"
 CV_SUMMARY_FILE = "cv_summary.json"
 CV_TABLE_FILE = "cv_summary.md"
+STAGES_FILE = "stages.json"
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_SUFFIX = ".ckpt"
 # Checkpoint file stems, as Lightning's ModelCheckpoint takes them (it appends the suffix).
-BEST_CHECKPOINT = "best"  # the epoch with the highest val/dice: what evaluate and predict use
+BEST_CHECKPOINT = "best"  # the epoch selected by checkpoint.monitor: what evaluate and predict use
 LAST_CHECKPOINT = "last"  # the latest epoch: what resume=true continues from
 BEST_CHECKPOINT_PATH = Path(CHECKPOINT_DIR) / f"{BEST_CHECKPOINT}{CHECKPOINT_SUFFIX}"
 LAST_CHECKPOINT_PATH = Path(CHECKPOINT_DIR) / f"{LAST_CHECKPOINT}{CHECKPOINT_SUFFIX}"
@@ -96,6 +97,27 @@ class RunFolder:
     best_checkpoint = _Inside(BEST_CHECKPOINT_PATH)
     last_checkpoint = _Inside(LAST_CHECKPOINT_PATH)
 
+    # Stages of a multi-stage run (conf/stages/): <run>/<stage>/, the last one holding the model.
+    def stage(self, name: str) -> RunFolder:
+        """The run folder of stage ``name`` inside this (fold's) folder."""
+        return RunFolder(self.path / name, self.writer)
+
+    def read_stages(self) -> list[str]:
+        """The stages this folder holds, in training order ([]: a one-stage run)."""
+        file = self.path / STAGES_FILE
+        return list(json.loads(file.read_text())["order"]) if file.is_file() else []
+
+    def write_stages(self, order: list[str]) -> None:
+        """Record the stages this folder holds (the last one is the model)."""
+        if self.writer:
+            write_json_atomic(self.path / STAGES_FILE, {"order": order, "model": order[-1]})
+
+    @property
+    def final(self) -> RunFolder:
+        """The folder of the trained model: the last stage's, or this one (one stage)."""
+        stages = self.read_stages()
+        return self.stage(stages[-1]) if stages else self
+
     # Folds of a cross-validation folder.
     def fold(self, fold: int) -> RunFolder:
         """The run folder of fold ``fold`` inside this cross-validation folder."""
@@ -113,10 +135,13 @@ class RunFolder:
         return dict(sorted(found.items()))
 
     def best_checkpoints(self) -> list[Path]:
-        """The run's best checkpoint, else every fold's in fold order (a CV folder); [] if none."""
-        if self.best_checkpoint.is_file():
-            return [self.best_checkpoint]
-        candidates = [fold.best_checkpoint for fold in self.folds().values()]
+        """The run's best checkpoint, else every fold's in fold order (a CV folder); [] if none.
+
+        A multi-stage run's checkpoint is its last stage's.
+        """
+        if self.final.best_checkpoint.is_file():
+            return [self.final.best_checkpoint]
+        candidates = [fold.final.best_checkpoint for fold in self.folds().values()]
         return [file for file in candidates if file.is_file()]
 
     # Lifecycle.

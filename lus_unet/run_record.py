@@ -24,6 +24,6 @@ class KeepRunRecord(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         folder = RunFolder(Path(str(config.hydra.run.dir)).expanduser())
-        if folder.started or folder.folds():
+        if folder.started or folder.folds() or folder.read_stages():
             with read_write(config.hydra):
                 config.hydra.output_subdir = None

@@ -29,6 +29,7 @@ from lus_unet.training.build import (
 )
 from lus_unet.training.init import check_no_validation_leak
 from lus_unet.training.resume import check_range_resume
+from lus_unet.training.stages import run_stages, stage_names
 from lus_unet.training.trainer import build_trainer, is_main_process
 from lus_unet.utils import CONFIG_DIR, exit_on_user_error
 
@@ -42,7 +43,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     folder = RunFolder(Path(cfg.paths.output_dir), writer=is_main_process())
     if folds is not None and is_fold_range(cfg.fold):
         return cross_validate(cfg, folds, folder)
-    return fit(cfg, None if folds is None else folds[0], folder)
+    return fit_stages(cfg, None if folds is None else folds[0], folder)
+
+
+def fit_stages(cfg: DictConfig, fold: int | None, folder: RunFolder) -> dict[str, Any]:
+    """Train every stage of the run's protocol on one split (one stage: :func:`fit`)."""
+    if stage_names(cfg):
+        return run_stages(cfg, fold, folder, fit)
+    return fit(cfg, fold, folder)
 
 
 def cross_validate(cfg: DictConfig, folds: list[int], folder: RunFolder) -> dict[str, Any]:
@@ -60,7 +68,7 @@ def cross_validate(cfg: DictConfig, folds: list[int], folder: RunFolder) -> dict
             else:
                 # A resumed range continues the folds it reached and starts the others afresh.
                 resume = bool(cfg.resume) and fold.reached
-                results.append(fit(fold_config(cfg, k, resume), k, fold))
+                results.append(fit_stages(fold_config(cfg, k, resume), k, fold))
         return write_cv_summary(folder, results)
 
 
@@ -74,7 +82,9 @@ def fit(cfg: DictConfig, fold: int | None, folder: RunFolder) -> dict[str, Any]:
         net, init_checkpoint = build_network(cfg)
         datamodule = build_datamodule(cfg, fold)
         split = datamodule.split_info()
-        check_no_validation_leak(init_checkpoint, split["val"], cfg.init_allow_val_overlap)
+        overlap = check_no_validation_leak(
+            init_checkpoint, split["val"], cfg.init_allow_val_overlap
+        )
         folder.write_fingerprint(fingerprint)  # first: a started run always has one
         folder.write_split(split)
         folder.write_config(stored)
@@ -83,6 +93,7 @@ def fit(cfg: DictConfig, fold: int | None, folder: RunFolder) -> dict[str, Any]:
         trainer.fit(build_module(cfg, net, stored), datamodule=datamodule, ckpt_path=resume_from)
         seconds = time.perf_counter() - started
         metrics = run_metrics(cfg, fold, trainer, best.summary(), datamodule.split, net, seconds)
+        metrics["init_val_overlap"] = len(overlap)
         folder.write_metrics(metrics)
     dice, epoch = metrics["val_dice"], metrics["best_epoch"]
     log.info("Fold %s: val Dice %.4f at epoch %d -> %s", fold, dice, epoch, folder.path)

@@ -31,14 +31,21 @@ TINY_DATA = [
 ]
 
 
-def tiny_overrides(model: str = "xunet") -> list[str]:
-    """Overrides that make a training run take seconds."""
+def tiny_overrides(model: str = "xunet", stages: str | None = "single") -> list[str]:
+    """Overrides that make a training run take seconds.
+
+    Args:
+        model: ``xunet`` or ``vunet``.
+        stages: a ``conf/stages`` option (default ``single``: one stage, the machinery most
+            tests exercise); None keeps the model's own protocol.
+    """
     model_overrides = (
         ["model=xunet", "model.base_channels=4"]
         if model == "xunet"
         else ["model=vunet", "model.encoder_weights=null"]
     )
-    return [*model_overrides, *TINY_DATA]
+    chosen = [] if stages is None else [f"stages={stages}"]
+    return [*model_overrides, *chosen, *TINY_DATA]
 
 
 @pytest.fixture(scope="session")

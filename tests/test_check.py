@@ -51,10 +51,21 @@ def test_checks_the_embedded_salient_set_with_its_default_size(cache_dir):
 
 
 def test_training_sampling_the_folder_cannot_meet_is_a_problem(cache_dir):
-    spec = check_spec(cache_dir, "data.synthetic.n_frames=10")  # size=lus400, as training
+    spec = check_spec(cache_dir, "data.synthetic.n_frames=10", "size=lus400")
     spec.prepare()
     report = check_folder(spec)
-    assert report.problems == ["data.n_frames=200: the data set has 10 frames"]
+    assert report.problems == [
+        "data.n_frames=200: the data set has 10 frames (size=all uses every frame)"
+    ]
+
+
+def test_a_folder_is_checked_whole_by_default(cache_dir):
+    spec = check_spec(cache_dir, "data.synthetic.n_frames=10")  # no size: every frame, once
+    spec.prepare()
+    report = check_folder(spec)
+    assert report.problems == [] and report.split == "8 train / 2 val of 10 samples " + (
+        "(grouped, holdout 0.2, 10 groups)"
+    )
 
 
 def test_registry_matches_the_data_modules_and_refuses_others(cache_dir):

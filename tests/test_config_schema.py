@@ -107,8 +107,8 @@ REFUSED = {
     ),
     "+data.colour=red": "data.colour: unknown key; valid: root, cache_dir, cache, image_dir, "
     "mask_dir, image_size, batch_size, num_workers, n_folds, val_fraction, n_frames, "
-    "hflip_copies, group_by, split, augment, mask_threshold, max_pixels, _target_, mat_key, "
-    "mask_mat_key, frame_axis, preprocess, synthetic",
+    "hflip_copies, frames_file, group_by, split, augment, mask_threshold, max_pixels, _target_, "
+    "mat_key, mask_mat_key, frame_axis, preprocess, synthetic",
     "data.augment=Keras": "data.augment=Keras: unknown value; valid: none, keras, strong, hflip",
     "data.split=random": "data.split=random: unknown value; valid: grouped, leaky_paper",
     "data.synthetic.profile=fancy": (
@@ -121,6 +121,16 @@ REFUSED = {
     "data.preprocess.kind=square": (
         "data.preprocess.kind=square: unknown value; valid: auto, linear, log"
     ),
+    "data.preprocess.despeckle=maybe": (
+        "data.preprocess.despeckle=maybe: unknown value; valid: auto, true, false"
+    ),
+    # The recipe's value is checked where data=lus reads it.
+    "recipe.despeckle=1": "data.preprocess.despeckle=1: unknown value; valid: auto, true, false",
+    "data.frames_file=[a]": "data.frames_file=[a]: must be a string or null",
+    "checkpoint.monitor=val/iou": (
+        "checkpoint.monitor=val/iou: unknown value; valid: val/loss, val/dice"
+    ),
+    "+checkpoint.mode=max": "checkpoint.mode: unknown key; valid: monitor",
     "loss=dicece": "loss=dicece: unknown value; valid: dice, bce, bce_dice, dice_ce",
     "threshold=1": "threshold=1: must be between 0 and 1, exclusive",
     "resume=yes": "resume=yes: must be true or false",
@@ -185,6 +195,14 @@ def test_a_missing_data_folder_is_a_data_error(tmp_path: Path) -> None:
     cfg = compose_config("train", *TRAIN_PATHS, f"data.root={tmp_path / 'nope'}")
     with pytest.raises(DataError, match=r"data folder does not exist \(data\.root\)"):
         validate(cfg, TrainConfig)
+
+
+def test_a_missing_frames_file_is_a_data_error(tmp_path: Path) -> None:
+    missing = tmp_path / "frames.txt"
+    cfg = compose_config("train", *TRAIN_PATHS, f"data.frames_file={missing}")
+    with pytest.raises(DataError) as error:
+        validate(cfg, TrainConfig)
+    assert str(error.value) == f"{missing}: frames file does not exist (data.frames_file)"
 
 
 @pytest.mark.parametrize(

@@ -201,11 +201,16 @@ def test_learning_rate_warms_up_then_decays_by_the_formula(compose_train, traine
     saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["lr_schedulers"][0]["last_epoch"] == TOTAL_STEPS
 
-    # Every validation epoch's Dice, the best of which is the run's.
+    # Every validation epoch's Dice and loss; the run reports the epoch of lowest loss (the
+    # paper recipe's checkpoint.monitor), whose Dice need not be the highest.
     history = json.loads((run / "metrics.json").read_text())["epoch_val_dice"]
     assert history == metrics["epoch_val_dice"]
-    assert len(history) == 3 and max(history) == metrics["val_dice"]
+    assert metrics["monitor"] == "val/loss" and metrics["monitor_mode"] == "min"
+    losses = metrics["epoch_val_loss"]
+    assert len(history) == 3 and len(losses) == 3
+    assert metrics["best_epoch"] == losses.index(min(losses))
     assert history[metrics["best_epoch"]] == metrics["val_dice"]
+    assert losses[metrics["best_epoch"]] == metrics["val_loss"]
 
     # The options are hparams axes of the run.
     hparams = yaml.safe_load((run / "tensorboard" / "hparams.yaml").read_text())
@@ -238,7 +243,11 @@ def test_resume_continues_the_schedule_and_the_dice_history(compose_train, train
     # The history holds the epochs before the crash too.
     assert len(metrics["epoch_val_dice"]) == 3
     assert metrics["epoch_val_dice"] == pytest.approx(reference["epoch_val_dice"], abs=1e-6)
-    assert max(metrics["epoch_val_dice"]) == metrics["val_dice"]
+    assert metrics["epoch_val_loss"] == pytest.approx(reference["epoch_val_loss"], abs=1e-6)
+    # The selected epoch (lowest val/loss, the paper recipe's rule) over the whole history.
+    assert metrics["best_epoch"] == reference["best_epoch"]
+    assert min(metrics["epoch_val_loss"]) == metrics["val_loss"]
+    assert metrics["epoch_val_dice"][metrics["best_epoch"]] == metrics["val_dice"]
 
 
 def test_schedule_formula_edge_cases():

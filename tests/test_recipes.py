@@ -22,8 +22,10 @@ def test_paper_is_the_default_and_holds_the_papers_choices():
     assert cfg.loss == "dice" and cfg.lr == pytest.approx(1e-5)
     assert cfg.optimizer.name == "adam" and cfg.optimizer.weight_decay == 0
     assert cfg.scheduler.name == "none" and cfg.scheduler.warmup_epochs == 0
-    assert cfg.data.augment == "keras" and cfg.data.preprocess.despeckle is True
+    # Despeckling as the paper: raw frames, not 8-bit exports despeckled when made.
+    assert cfg.data.augment == "keras" and cfg.data.preprocess.despeckle == "auto"
     assert cfg.trainer.gradient_clip_val is None
+    assert cfg.checkpoint.monitor == "val/loss"  # the authors' code: lowest validation loss
 
 
 def test_modern_recipe_settings():
@@ -32,6 +34,7 @@ def test_modern_recipe_settings():
     assert cfg.loss == "dice_ce" and cfg.optimizer.name == "adamw"
     assert cfg.scheduler.name == "cosine" and cfg.scheduler.warmup_epochs > 0
     assert cfg.data.preprocess.despeckle is False
+    assert cfg.checkpoint.monitor == "val/dice"
 
 
 def test_reference_recipe_is_design_section_6():
@@ -40,6 +43,7 @@ def test_reference_recipe_is_design_section_6():
     assert cfg.loss == "dice_ce" and cfg.lr == pytest.approx(1e-3)
     assert cfg.optimizer.name == "adam" and cfg.scheduler.name == "none"
     assert cfg.data.augment == "hflip" and cfg.data.preprocess.despeckle is False
+    assert cfg.checkpoint.monitor == "val/dice"  # the best epoch's validation Dice
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)

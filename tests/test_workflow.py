@@ -12,7 +12,7 @@ from test_train import run_cli
 
 from lus_unet.errors import ConfigError, WeightsError
 from lus_unet.models import build_model
-from lus_unet.paper import GRID, Stage, run_grid, stage_command
+from lus_unet.paper import GRID, DataFolders, Job, job_command, run_grid
 from lus_unet.report.__main__ import build_report
 from lus_unet.train import train
 from lus_unet.training.init import initialize_from, network_state_dict
@@ -83,7 +83,8 @@ def test_fine_tuning_refuses_init_weights_that_saw_its_validation_frames(
 def test_stage_presets_chain_by_fold(compose_train) -> None:
     cfg = compose_train("experiment=vunet_ft", "size=lus200", "+fold=3", "paths.paper_dir=P")
     assert cfg.init_from == "P/vunet_tl/lus200/fold_3/checkpoints/best.ckpt"
-    assert "experiment=vunet_tl size=lus200 +fold=3" in cfg.init_created_by
+    hint = "experiment=vunet_tl data.n_frames=200 data.hflip_copies=false +fold=3"
+    assert hint in cfg.init_created_by
     assert cfg.lr == 5e-6 and cfg.model.encoder_weights is None
     tl = compose_train("experiment=vunet_tl", "size=lus600")
     assert tl.finetune.freeze == ["encoder"] and tl.lr == 1e-5
@@ -91,17 +92,25 @@ def test_stage_presets_chain_by_fold(compose_train) -> None:
 
 
 def test_paper_grid_commands_cover_table_1() -> None:
-    cells = {(s.experiment, size) for s in GRID for size in (s.sizes or ("salient",))}
+    cells = {(job.model, job.finetune, size) for job in GRID for size in job.sizes}
     assert cells == {
-        ("vunet_tl", "lus200"), ("vunet_tl", "lus400"), ("vunet_ft", "lus200"),
-        ("vunet_ft", "lus400"), ("xunet_pretrain", "salient"), ("xunet_ft_all", "lus400"),
-        ("xunet_ft_all", "lus600"), ("xunet_ft_bbfrozen", "lus400"),
+        ("vunet", "all", "lus200"), ("vunet", "all", "lus400"), ("xunet", "all", "lus400"),
+        ("xunet", "all", "lus600"), ("xunet", "bottleneck_frozen", "lus400"),
     }  # fmt: skip
-    command = stage_command(GRID[1], "cpu", "out/p", 5, "joblib", ["seed=1"])
-    assert command[2:5] == ["lus_unet.train", "-m", "experiment=vunet_ft"]
-    assert {"size=lus200,lus400", "+fold=range(5)", "hydra/launcher=joblib", "seed=1"} <= set(
-        command
-    )
+    data = DataFolders(lus_root="/data/lus", xpie_root="/data/XPIE")
+    vunet = job_command(GRID[0], "cpu", "out/p", 5, "joblib", ["seed=1"], data)
+    assert vunet[2:5] == ["lus_unet.train", "-m", "model=vunet"]
+    expected = {"size=lus200,lus400", "+fold=range(5)", "hydra/launcher=joblib", "seed=1",
+                "data.root=/data/lus", "hydra.sweep.dir=out/p/vunet_all"}  # fmt: skip
+    assert expected <= set(vunet)
+    assert not [arg for arg in vunet if "pretrain" in arg]
+    xunet = job_command(GRID[2], "cpu", "out/p", 5, None, [], data)
+    assert {"finetune=bottleneck_frozen", "data.root=/data/lus",
+            "stages.steps.pretrain.data.root=/data/XPIE",
+            "stages.steps.pretrain.data.image_dir=Images",
+            "stages.steps.pretrain.data.mask_dir=Grounds"} <= set(xunet)  # fmt: skip
+    embedded = job_command(GRID[1], "cpu", "out/p", 5, None, [])
+    assert not [arg for arg in embedded if "root=" in arg]
 
 
 def test_sweep_of_a_two_by_two_grid_gives_the_report_rows(tmp_path, cache_dir):
@@ -154,19 +163,19 @@ def test_joblib_launcher_runs_two_jobs(tmp_path, cache_dir):
 
 def test_mini_paper_grid_chains_pretraining_into_fine_tuning(tmp_path, cache_dir):
     paper_dir = tmp_path / "paper"
-    stages = (
-        Stage("xunet_pretrain", "xunet", cross_validated=False),
-        Stage("xunet_ft_all", "xunet", ("lus400",)),
-    )
+    jobs = (Job("xunet", "all", ("lus400",)),)
     extra = [f"paths.cache_dir={cache_dir}", "+trainer.limit_train_batches=2",
-             "+trainer.limit_val_batches=2", "trainer.max_epochs=1"]  # fmt: skip
-    failed = run_grid("cpu", str(paper_dir), n_folds=2, extra=extra, stages=stages)
+             "+trainer.limit_val_batches=2", "trainer.max_epochs=1",
+             "stages.steps.pretrain.epochs=1"]  # fmt: skip
+    failed = run_grid("cpu", str(paper_dir), n_folds=2, extra=extra, jobs=jobs)
     assert failed == []
-    pretrained = paper_dir / "xunet_pretrain" / "salient" / "holdout" / "checkpoints" / "best.ckpt"
-    assert pretrained.is_file()
+    starts = set()
     for fold in (0, 1):
-        run = paper_dir / "xunet_ft_all" / "lus400" / f"fold_{fold}"
-        assert json.loads((run / "metrics.json").read_text())["fold"] == fold
-        assert f"init_from: {pretrained}" in (run / "config.yaml").read_text()
+        run = paper_dir / "xunet_all" / "lus400" / f"fold_{fold}" / "ft"
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["fold"] == fold
+        starts.add(metrics["init_from"])
+    (pretrained,) = starts  # one shared pre-training for both folds
+    assert Path(pretrained).is_file() and Path(pretrained).is_relative_to(cache_dir)
     table = (build_report(paper_dir, tmp_path / "report", figure=False) / "table1.md").read_text()
     assert "| xunet_pretrain salient |" in table and "| xunet_ft_all lus400 |" in table

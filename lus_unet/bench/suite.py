@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from lus_unet.bench.deploy import QUICK_DICE_RUN, QUICK_SPEED, measure_deploy
 from lus_unet.bench.despeckle import measure_despeckle
 from lus_unet.bench.freezing import FREEZING, measure_frozen_step_ratio
 from lus_unet.bench.inference import InferMode, measure_inference
@@ -27,7 +28,7 @@ from lus_unet.bench.workload import Workload
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("despeckle", "throughput", "overhead", "freezing", "inference", "gpu")
+SECTIONS = ("despeckle", "throughput", "overhead", "freezing", "inference", "deploy", "gpu")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class SuiteSizes:
     freezing: Workload = FREEZING
     xunet_width: int = 64
     inference: dict[str, Any] = field(default_factory=dict)
+    deploy: dict[str, Any] = field(default_factory=dict)
     gpu: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,7 +53,7 @@ FULL = SuiteSizes(
     name="full",
     despeckle={"repeats": 20, "warmup": 3},
     loader={"image_size": 256, "batch_size": 20, "batches": 20},
-    overhead=replace(OVERHEAD, repeats=110),
+    overhead=OVERHEAD,
     gpu={"batch_sizes": (20, 64), "infer_batch_sizes": (16, 64, 128), "repeats": 5},
 )
 # Seconds: tiny networks and images, one or two repeats. Checks that everything runs and
@@ -70,6 +72,7 @@ QUICK = SuiteSizes(
         "batch_sizes": (1, 2),
         "work": Workload(image_size=32, batch_size=1, repeats=1, base_channels=4),
     },
+    deploy={"speed": QUICK_SPEED, "dice_run": QUICK_DICE_RUN},
     gpu={"batch_sizes": (2,), "infer_batch_sizes": (1, 2), "image_size": 32, "repeats": 1},
 )
 
@@ -105,6 +108,7 @@ def run_suite(
         "overhead": lambda: measure_lightning_overhead(sizes.overhead),
         "freezing": lambda: _freezing(sizes),
         "inference": lambda: _prefixed("cpu_", measure_inference("cpu", **sizes.inference)),
+        "deploy": lambda: measure_deploy(**sizes.deploy),
         "gpu": lambda: _gpu(sizes, compile_gpu),
     }
     for section in SECTIONS:
@@ -140,6 +144,8 @@ def _freezing(sizes: SuiteSizes) -> dict[str, Any]:
     xunet = measure_frozen_step_ratio("xunet", "bottleneck", xunet_work)
     return {
         "frozen_encoder_step_ratio": vunet["ratio"],
+        # The floor the arithmetic sets when Adam's per-parameter cost is negligible.
+        "frozen_encoder_flop_ratio": vunet["flop_ratio"],
         "bottleneck_frozen_step_ratio": xunet["ratio"],
         "frozen_encoder": vunet,
         "bottleneck_frozen": xunet,

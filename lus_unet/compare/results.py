@@ -18,14 +18,26 @@ def entry_summary(overrides: list[str], fold_metrics: list[dict[str, Any]]) -> d
         fold_metrics: each fold's ``metrics.json``.
     """
     summary = summarize_folds(fold_metrics)
+    # A multi-stage entry: every per-fold stage counts; a shared stage (trained once for all
+    # folds, e.g. salient-object pre-training) is reported on its own.
+    stages = [m.get("stages") or {"": m} for m in fold_metrics]
+    shared = {name: run for name, run in stages[0].items() if run.get("fold") is None}
+    per_fold = [run for fold in stages for name, run in fold.items() if name not in shared]
     return {
         "overrides": overrides,
         "folds": {str(fold): dice for fold, dice in summary["folds"].items()},
         "mean": summary["mean"],
         "std": summary["std"],
-        "seconds": round(sum(float(m["train_seconds"]) for m in fold_metrics), 1),
+        "seconds": round(sum(float(m["train_seconds"]) for m in per_fold), 1),
+        "shared_stages": {
+            name: {"val_dice": run["val_dice"], "seconds": run["train_seconds"]}
+            for name, run in shared.items()
+        },
         "params": int(fold_metrics[0]["params_total"]),
         "best_epochs": {str(m["fold"]): m["best_epoch"] for m in fold_metrics},
+        # Validation frames its starting checkpoint trained on (the paper's single-split TL).
+        "init_val_overlap": {str(m["fold"]): m.get("init_val_overlap", 0) for m in fold_metrics},
+        "n_val": {str(m["fold"]): m["n_val"] for m in fold_metrics},
         "history": {str(m["fold"]): m["epoch_val_dice"] for m in fold_metrics},
     }
 
@@ -40,9 +52,9 @@ def check_same_splits(run_dir: Path, entries: list[str], folds: list[int]) -> No
     """
     for fold in folds:
         first, *others = entries
-        expected = _split(RunFolder(run_dir / first).fold(fold))
+        expected = _split(RunFolder(run_dir / first).fold(fold).final)
         for name in others:
-            if _split(RunFolder(run_dir / name).fold(fold)) != expected:
+            if _split(RunFolder(run_dir / name).fold(fold).final) != expected:
                 raise ConfigError(
                     f"compare: entry '{name}' trained or validated on other samples than "
                     f"'{first}' in fold {fold}; an entry's overrides must not change the data "
@@ -69,6 +81,17 @@ def results_markdown(results: dict[str, Any]) -> str:
         lines.append(
             "| " + " | ".join([*cells, f"{entry['params']:,}", f"{entry['seconds']:.0f}"]) + " |"
         )
+    for name, entry in results["entries"].items():
+        leaked = {k: n for k, n in entry.get("init_val_overlap", {}).items() if n}
+        if leaked:
+            counts = ", ".join(f"fold {k}: {n} of {entry['n_val'][k]}" for k, n in leaked.items())
+            lines += ["", f"`{name}` started from weights trained on validation frames ({counts})."]
+        for stage, run in entry.get("shared_stages", {}).items():
+            lines += [
+                "",
+                f"`{name}` starts every fold from its shared `{stage}` stage (trained once, "
+                f"not counted above): val Dice {run['val_dice']:.4f}, {run['seconds']:.0f} s.",
+            ]
     budget = results["budget"]
     lines += [
         "",

@@ -14,15 +14,18 @@ from omegaconf import DictConfig, OmegaConf
 from lus_unet.errors import ConfigError
 from lus_unet.run_folder import RunFolder
 from lus_unet.train import train
+from lus_unet.training.stages import stage_names
 from lus_unet.utils import CONFIG_DIR
 
 log = logging.getLogger(__name__)
 
 
 def budget_overrides(budget: DictConfig) -> list[str]:
-    """The train overrides that give every entry the same epochs, batch and frame size."""
+    """The train overrides that give every entry the same epochs, batch and frame size, and
+    the same selection: the best epoch by validation Dice, the comparison's score."""
     height, width = (int(s) for s in budget.image_size)
     return [
+        "checkpoint.monitor=val/dice",
         f"trainer.max_epochs={int(budget.epochs)}",
         f"data.batch_size={int(budget.batch_size)}",
         f"data.image_size=[{height},{width}]",
@@ -62,6 +65,10 @@ def fold_config(cfg: DictConfig, overlay: Sequence[str], fold: int, fold_dir: Pa
 def run_fold(train_cfg: DictConfig, fold_dir: Path, resume: bool) -> dict[str, Any]:
     """Train one fold (or keep it, when resuming a comparison) and return its metrics."""
     folder = RunFolder(fold_dir)
+    if stage_names(train_cfg):
+        # train's own resume keeps finished stages and checks the others' settings and data.
+        train_cfg.resume = bool(resume and folder.path.exists())
+        return train(train_cfg)
     if resume and folder.finished:
         fresh = OmegaConf.to_container(train_cfg, resolve=True)
         fresh["fold"] = train_cfg.fold

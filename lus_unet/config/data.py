@@ -13,7 +13,7 @@ from lus_unet.config.paths import CachePaths
 from lus_unet.config.rules import AtLeast, Explain, Length, MayBeAbsent, MultipleOf, OneOf, Range
 from lus_unet.config.validate import join
 from lus_unet.data.augment import AUGMENTATIONS
-from lus_unet.data.preprocess import KINDS, SHRINK_INTERPOLATIONS, SHRINKAGES
+from lus_unet.data.preprocess import DESPECKLE_MODES, KINDS, SHRINK_INTERPOLATIONS, SHRINKAGES
 from lus_unet.data.samples import SPLIT_MODES
 from lus_unet.data.synthetic import LUS_IMAGE_FORMATS, LUS_PROFILES
 from lus_unet.errors import ConfigError, DataError
@@ -31,6 +31,10 @@ ImageSize = Annotated[
         f"needs [height, width], each a positive multiple of {DOWNSAMPLING} "
         "(the networks down-sample four times by 2)"
     ),
+]
+# data.preprocess.despeckle and recipe.despeckle: auto (linear-envelope frames only) or forced.
+Despeckle = Annotated[
+    bool | str, OneOf(DESPECKLE_MODES), Explain("unknown value; valid: auto, true, false")
 ]
 
 
@@ -58,6 +62,10 @@ def check_folder_exists(node: Any, key: str) -> None:
         )
     if root is not None and not Path(str(root)).expanduser().is_dir():
         raise DataError(root, f"data folder does not exist ({join(key, 'root')})")
+    # Before any data is read: the file's contents are checked when the samples are taken.
+    frames_file = node.get("frames_file")
+    if frames_file is not None and not Path(str(frames_file)).expanduser().is_file():
+        raise DataError(frames_file, f"frames file does not exist ({join(key, 'frames_file')})")
 
 
 @dataclass
@@ -66,7 +74,7 @@ class Preprocess:
 
     kind: Annotated[str, OneOf(KINDS)]
     dynamic_range_db: Annotated[float, Range(gt=0)]
-    despeckle: bool
+    despeckle: Despeckle
     wavelet: str
     levels: Positive
     shrinkage: Annotated[str, OneOf(SHRINKAGES)]
@@ -107,6 +115,8 @@ class DataCommon:
     val_fraction: Annotated[float, Range(gt=0, lt=1)]
     n_frames: Positive | None
     hflip_copies: bool
+    # Absent from checkpoints written before it existed (they took a seeded draw).
+    frames_file: Annotated[str | None, MayBeAbsent()]
     group_by: str
     split: Annotated[str, OneOf(SPLIT_MODES)]
     augment: Annotated[str, OneOf(AUGMENTATIONS)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from lus_unet.config.data import FrameAxis, NotNegative, Positive, check_folder_exists
 from lus_unet.config.rules import Explain, Length, Matches, OneOf, Range, Required
+from lus_unet.errors import ConfigError
 
 # How predict may write probabilities (lus_unet.evaluation.prediction_files). Defined here, as
 # evaluation checks checkpoints' stored configs with this package: it may not import it back.
@@ -63,11 +64,27 @@ class EvaluateConfig(Inference):
     n_worst: NotNegative
 
 
+def _check_one_model_source(node: Any, key: str) -> None:
+    """Predict runs either checkpoints (torch) or exported files (onnxruntime), not both."""
+    given = [name for name in ("checkpoint", "exported") if node[name] not in (None, "", [])]
+    if not given:
+        raise ConfigError(
+            "checkpoint=<.ckpt file | run folder | CV run folder> or "
+            "exported=<file written by python -m lus_unet.export> is required"
+        )
+    if len(given) == 2:
+        raise ConfigError("checkpoint and exported: give one of them, not both")
+
+
 @dataclass
 class PredictConfig(Inference):
     """``conf/predict.yaml``."""
 
-    checkpoint: Checkpoints
+    # null: the model's own (its training run's; an exported file's metadata).
+    threshold: Annotated[float | None, Range(gt=0, lt=1)]
+    checkpoint: str | list[str] | None
+    # Named so, not `model`: that is a config group, which Hydra would try to load.
+    exported: str | list[str] | None
     input: Annotated[str | None, Required("frame file or folder of frames")]
     output_dir: str
     mat_key: str | None
@@ -76,3 +93,5 @@ class PredictConfig(Inference):
     overlays: bool
     probabilities: Annotated[str, OneOf(PROBABILITY_FORMATS)]
     skip_existing: bool
+
+    check_together = staticmethod(_check_one_model_source)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from lus_unet.config.rules import AtLeast
 
 
 @dataclass
@@ -18,5 +21,6 @@ class PaperProfile:
     """One profile of ``python -m lus_unet.paper --profile``: where runs go, what they add."""
 
     paper_dir: str
+    folds: Annotated[int, AtLeast(2)]
     all: list[str]
     models: PaperModels

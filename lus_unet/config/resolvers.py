@@ -1,4 +1,5 @@
-"""The resolver ``${data_size:...}`` of ``conf/train.yaml``, registered on import."""
+"""The resolvers ``${data_size:...}`` and ``${sampling_args:...}`` of ``conf/``, registered on
+import."""
 
 from __future__ import annotations
 
@@ -26,4 +27,16 @@ def data_size(target: str, n_frames: int | None, hflip_copies: bool) -> str:
     return f"lus{n_frames * (2 if hflip_copies else 1)}"
 
 
+def sampling_args(n_frames: int | None, hflip_copies: bool) -> str:
+    """The overrides that choose a sampling, for a command shown to the user.
+
+    Args:
+        n_frames: source frames used (None: all).
+        hflip_copies: whether each frame's flip is added.
+    """
+    frames = "null" if n_frames is None else str(n_frames)
+    return f"data.n_frames={frames} data.hflip_copies={str(bool(hflip_copies)).lower()}"
+
+
 OmegaConf.register_new_resolver("data_size", data_size, replace=True)
+OmegaConf.register_new_resolver("sampling_args", sampling_args, replace=True)

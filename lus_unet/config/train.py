@@ -8,12 +8,14 @@ from typing import Annotated, Any, ClassVar
 import torch
 
 import lus_unet.config.resolvers  # noqa: F401  (conf/train.yaml's ${data_size:...})
-from lus_unet.config.data import Data, NotNegative, Positive, Seed
+from lus_unet.config.data import Data, Despeckle, NotNegative, Positive, Seed
 from lus_unet.config.model import Finetune, Model
 from lus_unet.config.paths import TrainPaths
 from lus_unet.config.rules import AtLeast, Explain, MayBeAbsent, OneOf, Range
+from lus_unet.config.stages import Stages
 from lus_unet.config.validate import join, show, validate
 from lus_unet.errors import ConfigError
+from lus_unet.training.callbacks import MONITOR_MODES
 from lus_unet.training.losses import LOSS_NAMES
 from lus_unet.training.optim import OPTIMIZER_NAMES, SCHEDULER_NAMES
 
@@ -100,10 +102,21 @@ class Scheduler:
 
 @dataclass
 class Recipe:
-    """``recipe`` (``conf/recipe/*.yaml``): its name and whether LUS frames are despeckled."""
+    """``recipe`` (``conf/recipe/*.yaml``): its name and which LUS frames are despeckled."""
 
     name: str
-    despeckle: bool
+    despeckle: Despeckle  # read by conf/data/lus.yaml's preprocess.despeckle
+
+
+@dataclass
+class Checkpoint:
+    """``checkpoint``: which epoch is ``best.ckpt`` and the run's reported metrics.
+
+    The mode follows from the metric (lower loss, higher Dice is better): a separate key could
+    only contradict it.
+    """
+
+    monitor: Annotated[str, OneOf(tuple(MONITOR_MODES))]
 
 
 @dataclass
@@ -124,6 +137,7 @@ class TrainConfig:
     trainer: Trainer
     performance: Performance
     recipe: Recipe
+    checkpoint: Checkpoint
     loss: Annotated[str, OneOf(LOSS_NAMES)]
     optimizer: Optimizer
     scheduler: Scheduler
@@ -141,6 +155,10 @@ class TrainConfig:
     init_created_by: str | None
     init_allow_val_overlap: bool
     paths: TrainPaths
+    # The training protocol (conf/stages/); absent for a model without one (one stage).
+    stages: Annotated[Stages, MayBeAbsent()]
+    # Set by the protocol in each stage's own configuration: the stage it trains.
+    stage: Annotated[str, MayBeAbsent()]
     # Absent unless given: `+fold=k` or `+fold=a..b` (checked against data.n_folds by train).
     fold: Annotated[Any, MayBeAbsent()]
     # Derived from data.n_frames and data.hflip_copies (lus_unet.config.resolvers).

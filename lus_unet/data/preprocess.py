@@ -4,7 +4,9 @@ A raw LUS frame is a linear-envelope B-mode image (960 depth x 128 lateral sampl
 scanner) whose values span several decades. It is despeckled in the log domain (paper eq. 1:
 multiplicative speckle becomes additive there), log-compressed to a display dynamic range below
 the frame's maximum, resized and scaled to [0, 1]. Frames that are already log-compressed (8-bit
-PNG/TIFF exports) are only scaled, despeckled and resized.
+PNG/TIFF exports) are only scaled and resized: ``despeckle: auto`` despeckles linear-envelope
+frames only, since a display export has been despeckled by whoever made it (the authors' TIFFs
+were), and ``despeckle: true`` forces it on them too.
 
 All functions are pure and vectorised; bad input raises :class:`ValueError` (the caller names
 the file) and a bad configuration raises :class:`~lus_unet.errors.ConfigError`.
@@ -26,6 +28,8 @@ from lus_unet.errors import ConfigError
 FrameKind = Literal["linear", "log"]
 FRAME_KINDS: tuple[str, ...] = ("linear", "log")
 KINDS: tuple[str, ...] = ("auto", *FRAME_KINDS)
+# data.preprocess.despeckle: auto = linear-envelope frames only (see :func:`despeckles`).
+DESPECKLE_MODES: tuple[str | bool, ...] = ("auto", True, False)
 
 # Bump when the algorithm changes the output for the same fields: cached preprocessed data
 # keyed by the fingerprint must then be rebuilt.
@@ -70,7 +74,8 @@ class PreprocessConfig:
         kind: ``auto`` (by file type and dtype, see :func:`resolve_kind`), ``linear`` (envelope,
             log-compressed here) or ``log`` (already log-compressed export).
         dynamic_range_db: displayed range below the frame maximum for linear frames.
-        despeckle: apply homomorphic wavelet despeckling (paper eq. 1).
+        despeckle: wavelet despeckling (paper eq. 1): ``auto`` for linear-envelope frames only,
+            ``True`` for every frame, ``False`` for none (see :func:`despeckles`).
         wavelet: orthogonal PyWavelets wavelet for despeckling.
         levels: DWT levels for despeckling (capped by what the frame size allows).
         shrinkage: ``adaptive`` (per-subband noise, per-coefficient signal: removes correlated
@@ -83,7 +88,7 @@ class PreprocessConfig:
     image_size: tuple[int, int] = (256, 256)
     kind: str = "auto"
     dynamic_range_db: float = 60.0
-    despeckle: bool = True
+    despeckle: bool | str = "auto"
     # sym4: 8 taps like db4 but near-symmetric, so what shrinkage leaves around an edge is
     # balanced on both sides instead of skewed to one. On the speckle phantom of
     # lus_unet.bench.despeckle (independent and depth-correlated speckle) it gave the sharpest
@@ -122,7 +127,7 @@ class PreprocessConfig:
         object.__setattr__(self, "image_size", size)
         object.__setattr__(self, "dynamic_range_db", dynamic_range_db)
         object.__setattr__(self, "levels", levels)
-        object.__setattr__(self, "despeckle", bool(self.despeckle))
+        object.__setattr__(self, "despeckle", _despeckle_mode(self.despeckle))
 
     def fingerprint(self) -> dict[str, Any]:
         """All fields as a JSON-able dict, plus the algorithm version (for cache keys and logs)."""
@@ -130,6 +135,34 @@ class PreprocessConfig:
         fields["image_size"] = list(self.image_size)
         fields["version"] = PREPROCESS_VERSION
         return fields
+
+
+def _despeckle_mode(value: Any) -> bool | str:
+    """``auto``, ``True`` or ``False`` (numpy booleans as Python ones), or a ConfigError."""
+    if isinstance(value, str):
+        if value == "auto":
+            return value
+    elif isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise ConfigError(f"data.preprocess.despeckle={value}: unknown value; valid: auto, true, false")
+
+
+def despeckles(setting: bool | str, kind: FrameKind) -> bool:
+    """Whether a frame of this kind is despeckled under ``data.preprocess.despeckle``.
+
+    ``auto`` despeckles linear-envelope frames (raw scanner data, MAT floats: the paper's
+    despeckling belongs before their log compression) and leaves log-compressed display
+    exports (8-bit PNG/TIFF) alone: those were processed for display already, the authors'
+    TIFF exports despeckled among them, and a second pass only blurs edges. ``True`` and
+    ``False`` apply to every frame.
+
+    Args:
+        setting: ``auto``, ``True`` or ``False``.
+        kind: the frame's kind, as :func:`resolve_kind` decided it.
+    """
+    if setting == "auto":
+        return kind == "linear"
+    return bool(setting)
 
 
 def _check_wavelet(name: str) -> pywt.Wavelet:
@@ -500,6 +533,7 @@ def preprocess_frame(frame: np.ndarray, kind: FrameKind, cfg: PreprocessConfig) 
     linear: [homomorphic despeckle] -> log compression to ``cfg.dynamic_range_db``.
     log: unit-range scaling -> [despeckle on the values]. Scaling first keeps the export's full
     scale (uint8 /255) rather than min-max stretching the despeckled floats.
+    Which frames are despeckled: :func:`despeckles`.
     Then resize to ``cfg.image_size`` and clip to [0, 1].
 
     Args:
@@ -513,13 +547,13 @@ def preprocess_frame(frame: np.ndarray, kind: FrameKind, cfg: PreprocessConfig) 
     if kind == "linear":
         x = (
             despeckle(frame, cfg.wavelet, cfg.levels, shrinkage=cfg.shrinkage)
-            if cfg.despeckle
+            if despeckles(cfg.despeckle, kind)
             else frame
         )
         x = log_compress(x, cfg.dynamic_range_db)
     elif kind == "log":
         x = to_unit_range(frame)
-        if cfg.despeckle:
+        if despeckles(cfg.despeckle, kind):
             x = despeckle(x, cfg.wavelet, cfg.levels, homomorphic=False, shrinkage=cfg.shrinkage)
     else:
         raise ConfigError(f"unknown frame kind {kind!r}; expected one of {FRAME_KINDS}")

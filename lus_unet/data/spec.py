@@ -53,8 +53,12 @@ class DataSpec(ABC):
         fold: which fold validates (None = one seeded holdout split of ``val_fraction``).
         val_fraction: validation fraction when ``fold`` is None.
         seed: seeds frame selection and splits.
-        n_frames: source frames to use (None = all), chosen with the seed.
+        n_frames: source frames to use (None = all): the first ``n_frames`` of one seeded order
+            of every frame (or of ``frames_file``'s order), so that smaller sizes are subsets of
+            larger ones.
         hflip_copies: add every frame's horizontal flip as a sample of the same group.
+        frames_file: a text file of source-frame ids, one per line: exactly these frames (the
+            first ``n_frames`` of them when set), instead of the seeded order.
         group_by: ``frame`` (a frame, its flip and the frames of its cine file form a group)
             or a regex on ids such as ``pos\\d+``.
         split: ``grouped`` or ``leaky_paper`` (the authors' image-level k-fold).
@@ -86,6 +90,7 @@ class DataSpec(ABC):
         seed: int = 42,
         n_frames: int | None = None,
         hflip_copies: bool = False,
+        frames_file: str | None = None,
         group_by: str = "frame",
         split: str = "grouped",
         augment: str = "keras",
@@ -105,6 +110,7 @@ class DataSpec(ABC):
         self.seed = seed
         self.n_frames = n_frames
         self.hflip_copies = bool(hflip_copies)
+        self.frames_file = Path(frames_file).expanduser() if frames_file else None
         self.group_by = group_by
         self.split_mode = split
         self.augment = augment
@@ -144,7 +150,7 @@ class DataSpec(ABC):
         return load_frame_set(self.data_root, self.preprocess, self.read)
 
     def sample_table(self, ids: list[str], groups: list[str]) -> SampleTable:
-        """The samples drawn from the frames: ``n_frames`` of them, plus flips if asked.
+        """The samples taken from the frames: ``n_frames`` of them, plus flips if asked.
 
         Args:
             ids: every frame's id.
@@ -157,6 +163,7 @@ class DataSpec(ABC):
             hflip_copies=self.hflip_copies,
             seed=self.seed,
             group_by=self.group_by,
+            frames_file=self.frames_file,
         )
 
     def split_of(self, samples: SampleTable) -> Split:
@@ -182,6 +189,7 @@ class DataSpec(ABC):
             "mode": self.split_mode,
             "group_by": self.group_by,
             "seed": self.seed,
+            "frames_file": None if self.frames_file is None else str(self.frames_file),
             "n_folds": self.n_folds,
             "fold": self.fold,
             "preprocess": self.preprocess.fingerprint(),

@@ -112,7 +112,7 @@ def _resolve_one(path: Path, allow_partial: bool) -> list[Path]:
         return [path]
     if not path.exists():
         raise ConfigError(f"checkpoint: {path} does not exist")
-    folder = RunFolder(path)
+    folder = RunFolder(path).final  # a multi-stage run's model is its last stage
     if folder.best_checkpoint.is_file():
         if not folder.finished:
             log.warning(

@@ -69,7 +69,7 @@ def fold_state(folder: RunFolder) -> FoldState:
     Args:
         folder: the cross-validation folder.
     """
-    present = folder.folds()
+    present = {k: fold.final for k, fold in folder.folds().items()}
     expected = sorted({*present, *_summary_folds(folder), *_recorded_range(folder)})
     done = [k for k in expected if k in present and present[k].finished]
     return FoldState(
@@ -114,7 +114,7 @@ def finished_fold_checkpoints(folder: RunFolder, allow_partial: bool) -> list[Pa
             state.problems(),
         )
     folds = folder.folds()
-    return [folds[k].best_checkpoint for k in state.finished]
+    return [folds[k].final.best_checkpoint for k in state.finished]
 
 
 def _names(folds: list[int]) -> str:

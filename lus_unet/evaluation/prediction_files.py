@@ -9,13 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from lus_unet.config.inference import PROBABILITY_FORMATS
 from lus_unet.data.preprocess import FrameKind, log_compress, to_unit_range
 from lus_unet.errors import ConfigError
-from lus_unet.figures.overlay import overlay
 
 MASK_DIR, OVERLAY_DIR, PROBABILITY_DIR = "masks", "overlays", "probabilities"
 _UINT16_MAX = 65535
@@ -134,10 +132,17 @@ class PredictionWriter:
 
 
 def _overlay(mask: np.ndarray, display: np.ndarray) -> np.ndarray:
-    """The frame with the mask drawn in, as 8-bit RGB."""
-    m = torch.from_numpy(mask[None].astype(np.float32))
-    rgb = overlay(torch.from_numpy(display[None].astype(np.float32)), m, m)
-    return np.rint(rgb.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    """The frame with the mask drawn in yellow, as 8-bit RGB.
+
+    :func:`lus_unet.figures.overlay.overlay` with the prediction as its own ground truth (every
+    pixel a true positive), in numpy: predicting with an exported model needs no torch.
+    """
+    m = mask.astype(np.float32)
+    gray = np.clip(display.astype(np.float32), 0, 1)
+    alpha = np.float32(0.45) * m
+    colour = np.stack([m, m, np.zeros_like(m)], axis=-1)
+    rgb = gray[..., None] * (1 - alpha)[..., None] + colour * alpha[..., None]
+    return np.rint(rgb * 255).astype(np.uint8)
 
 
 def _create(path: Path, array: np.ndarray) -> None:

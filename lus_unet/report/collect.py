@@ -62,6 +62,7 @@ def collect_runs(root: Path) -> list[Run]:
             continue  # Hydra's .hydra/config.yaml, an evaluation's config.yaml
         config, metrics = folder.read_config(), folder.read_metrics()
         runs.append(Run(folder.path, config, metrics, _overrides(folder.path)))
+    runs += shared_stage_runs(runs)
     started = {run.path for run in runs}
     for hydra_dir in sorted(root.rglob(".hydra")):
         job = hydra_dir.parent
@@ -69,3 +70,20 @@ def collect_runs(root: Path) -> list[Run]:
         if not has_runs:
             runs.append(Run(job, {}, None, _overrides(job)))
     return runs
+
+
+def shared_stage_runs(runs: list[Run]) -> list[Run]:
+    """The shared stages (X-UNet's cached pre-training) that the stages of ``runs`` started
+    from, once each: they live outside the grid's folder, in ``<cache_dir>/stages/``."""
+    known = {run.path.resolve() for run in runs}
+    shared = []
+    for run in runs:
+        start = run.config.get("init_from") if run.config.get("stage") else None
+        if not start:
+            continue
+        folder = RunFolder.of_checkpoint(Path(start))
+        if folder.path.resolve() not in known and folder.holds_run:
+            known.add(folder.path.resolve())
+            config, metrics = folder.read_config(), folder.read_metrics()
+            shared.append(Run(folder.path, config, metrics, []))
+    return shared

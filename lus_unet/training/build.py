@@ -140,6 +140,8 @@ def run_metrics(
         "n_val": len(split.val),
         "model": cfg.model.name,
         "finetune": cfg.finetune.name,
+        "stage": cfg.get("stage"),
+        "init_from": cfg.init_from,
         **parameter_counts(net),
         "train_seconds": round(seconds, 2),
         "best_checkpoint": trainer.checkpoint_callback.best_model_path or None,

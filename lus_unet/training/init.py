@@ -134,8 +134,13 @@ def init_validation_overlap(checkpoint: Path, val_ids: list[str]) -> list[str]:
     return [i for i in val_ids if i in trained_on]
 
 
-def check_no_validation_leak(checkpoint: Path | None, val_ids: list[str], allowed: bool) -> None:
+def check_no_validation_leak(
+    checkpoint: Path | None, val_ids: list[str], allowed: bool
+) -> list[str]:
     """Refuse an init checkpoint that trained on this run's validation samples, unless allowed.
+
+    Returns:
+        The validation ids the checkpoint trained on (recorded as ``init_val_overlap``).
 
     Args:
         checkpoint: the ``init_from`` checkpoint (None: nothing to check).
@@ -147,7 +152,7 @@ def check_no_validation_leak(checkpoint: Path | None, val_ids: list[str], allowe
     """
     overlap = [] if checkpoint is None else init_validation_overlap(checkpoint, val_ids)
     if not overlap:
-        return
+        return overlap
     message = (
         f"init_from: {checkpoint} was trained on {len(overlap)} of this run's {len(val_ids)} "
         f"validation samples (e.g. {', '.join(overlap[:3])}), which would inflate its Dice. "
@@ -157,3 +162,4 @@ def check_no_validation_leak(checkpoint: Path | None, val_ids: list[str], allowe
     if not allowed:
         raise ConfigError(message)
     log.warning("%s", message)
+    return overlap

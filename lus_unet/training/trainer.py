@@ -9,7 +9,8 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from lus_unet.run_folder import TENSORBOARD_DIR, RunFolder
-from lus_unet.training.callbacks import MONITOR, BestMetrics, best_checkpoint, last_checkpoint
+from lus_unet.training.callbacks import DICE, BestMetrics, best_checkpoint, last_checkpoint
+from lus_unet.training.epoch_log import EpochLogLine, stdout_is_terminal
 from lus_unet.training.optim import uses_scheduler
 from lus_unet.training.performance import PerformanceCallback
 from lus_unet.training.rng import RNGStateCheckpoint
@@ -35,6 +36,7 @@ HPARAM_AXES = (
     "scheduler.warmup_epochs",
     "trainer.gradient_clip_val",
     "ema_decay",
+    "checkpoint.monitor",
     "seed",
 )
 
@@ -60,7 +62,7 @@ def tensorboard_logger(cfg: DictConfig, folder: RunFolder, fold: int | None) -> 
         folder.path, name=TENSORBOARD_DIR, version="", default_hp_metric=False
     )
     hparams = {axis: OmegaConf.select(cfg, axis) for axis in HPARAM_AXES}
-    logger.log_hyperparams({**hparams, "fold": -1 if fold is None else fold}, {MONITOR: 0.0})
+    logger.log_hyperparams({**hparams, "fold": -1 if fold is None else fold}, {DICE: 0.0})
     return logger
 
 
@@ -81,9 +83,11 @@ def build_trainer(
     trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
     # Not Trainer arguments: channels_last and compilation (train.yaml's `performance`).
     performance = cfg.get("performance")
-    best = BestMetrics()
+    # checkpoint.monitor ranks epochs for both, so metrics.json describes best.ckpt.
+    monitor = cfg.checkpoint.monitor
+    best = BestMetrics(monitor)
     callbacks = [
-        best_checkpoint(folder.checkpoint_dir),  # first: the Trainer's checkpoint_callback
+        best_checkpoint(folder.checkpoint_dir, monitor),  # first: the checkpoint_callback
         last_checkpoint(folder.checkpoint_dir),
         best,
         RNGStateCheckpoint(),
@@ -97,6 +101,10 @@ def build_trainer(
     if uses_scheduler(**OmegaConf.to_container(cfg.scheduler, resolve=True)):
         # Under the scheduler's name, train/lr, every log_every_n_steps steps.
         callbacks.append(LearningRateMonitor(logging_interval="step"))
+    if not stdout_is_terminal():
+        # A batch job's log: one line per epoch, not a bar redrawn at every step.
+        trainer_args["enable_progress_bar"] = False
+        callbacks.append(EpochLogLine())
     trainer = L.Trainer(
         **trainer_args,
         default_root_dir=folder.path,
