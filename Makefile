@@ -55,12 +55,12 @@ compare: setup ## Recipes vs the reference U-Net, 5 folds of the realistic embed
 
 # V-UNet from a random trunk (no ImageNet file needed): the leak, not the transfer, is measured.
 TL_LEAK_VUNET = "model=vunet","recipe=modern","model.encoder_weights=null"
-tl-leak: setup ## Dice inflation of the paper's single-split TL vs per-fold TL (CPU, ~15 min)
+tl-leak: setup ## Dice inflation of the paper's single-split TL vs per-fold TL (CPU, ~10 min)
 	$(PY) -m lus_unet.compare task_name=tl_leak reference=per_fold \
 		'~entries.reference' '~entries.paper' '~entries.modern' \
 		'+entries.per_fold=[$(TL_LEAK_VUNET)]' \
 		'+entries.paper_split=[$(TL_LEAK_VUNET),"stages=vunet_paper_split","init_allow_val_overlap=true"]' \
-		budget.epochs=10 $(TL_LEAK_ARGS)
+		'folds=[0,1,2]' budget.epochs=5 'budget.image_size=[32,32]' $(TL_LEAK_ARGS)
 
 .PHONY: bench
 bench: setup ## Benchmark suite -> outputs/bench/results.json, summary.md (about 10 min on 2 cores)

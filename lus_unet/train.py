@@ -83,7 +83,7 @@ def fit(cfg: DictConfig, fold: int | None, folder: RunFolder) -> dict[str, Any]:
         datamodule = build_datamodule(cfg, fold)
         split = datamodule.split_info()
         overlap = check_no_validation_leak(
-            init_checkpoint, split["val"], cfg.init_allow_val_overlap
+            init_checkpoint, split["val"], cfg.init_allow_val_overlap, cfg.data._target_
         )
         folder.write_fingerprint(fingerprint)  # first: a started run always has one
         folder.write_split(split)

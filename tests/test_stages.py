@@ -157,3 +157,21 @@ def test_a_finetune_no_stage_uses_is_refused(compose_train) -> None:
     cfg = compose_train(*tiny_overrides("vunet", stages=None), "finetune=bottleneck_frozen")
     with pytest.raises(ConfigError, match=r"finetune=bottleneck_frozen: no stage of stages=vunet"):
         train(cfg)
+
+
+def test_the_papers_single_split_tl_is_refused_unless_the_leak_is_accepted(
+    compose_train, tmp_path
+) -> None:
+    overrides = [*tiny_overrides("vunet", stages="vunet_paper_split"), *SHORT, "+fold=0..1"]
+    with pytest.raises(ConfigError, match=r"was trained on \d+ of this run's \d+ validation"):
+        train(compose_train(*overrides))
+    accepted = tmp_path / "accepted"
+    train(compose_train(*overrides, "init_allow_val_overlap=true", f"paths.output_dir={accepted}"))
+    starts = set()
+    for fold in (0, 1):
+        ft = _metrics(accepted / f"fold_{fold}" / "ft")
+        # TL trained once on a holdout split of the same frames: most of each fold's
+        # validation frames were TL training frames, and metrics.json says how many.
+        assert 0 < ft["init_val_overlap"] <= ft["n_val"]
+        starts.add(ft["init_from"])
+    assert len(starts) == 1 and not (accepted / "fold_0" / "tl").exists()

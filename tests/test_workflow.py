@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import tiny_overrides
+from folders import make_folder
+from omegaconf import OmegaConf
 from test_train import run_cli
 
 from lus_unet.errors import ConfigError, WeightsError
@@ -179,3 +181,24 @@ def test_mini_paper_grid_chains_pretraining_into_fine_tuning(tmp_path, cache_dir
     assert Path(pretrained).is_file() and Path(pretrained).is_relative_to(cache_dir)
     table = (build_report(paper_dir, tmp_path / "report", figure=False) / "table1.md").read_text()
     assert "| xunet_pretrain salient |" in table and "| xunet_ft_all lus400 |" in table
+
+
+def test_paper_grid_reads_the_lus_and_salient_folders_it_is_given(tmp_path, cache_dir):
+    lus, xpie = tmp_path / "lus", tmp_path / "XPIE"
+    lus_ids = make_folder(lus, n=10, size=(48, 32))
+    make_folder(xpie, n=8, size=(40, 40), image_suffix=".jpg", image_dir="Images",
+                mask_dir="Grounds")  # fmt: skip
+    paper_dir = tmp_path / "paper"
+    extra = [f"paths.cache_dir={cache_dir}", "trainer.max_epochs=1",
+             "stages.steps.pretrain.epochs=1", "data.batch_size=4",
+             "stages.steps.pretrain.data.batch_size=4"]  # fmt: skip
+    data = DataFolders(lus_root=str(lus), xpie_root=str(xpie))
+    jobs = (Job("xunet", "all", ("all",)),)
+    assert run_grid("cpu", str(paper_dir), n_folds=2, extra=extra, jobs=jobs, data=data) == []
+    for fold in (0, 1):
+        ft = paper_dir / "xunet_all" / "lus_all" / f"fold_{fold}" / "ft"
+        split = json.loads((ft / "split.json").read_text())
+        assert set(split["train"]) | set(split["val"]) == set(lus_ids)
+        pretrain = Path(json.loads((ft / "metrics.json").read_text())["init_from"]).parent.parent
+        pretrained_on = OmegaConf.load(pretrain / "config.yaml").data
+        assert (pretrained_on.root, pretrained_on.image_dir) == (str(xpie), "Images")

@@ -120,22 +120,34 @@ def resolve_init_checkpoint(init_from: str, created_by: str | None) -> Path:
     raise ConfigError(f"init_from: checkpoint not found: {path}{hint}")
 
 
-def init_validation_overlap(checkpoint: Path, val_ids: list[str]) -> list[str]:
+def init_validation_overlap(
+    checkpoint: Path, val_ids: list[str], data_kind: str | None = None
+) -> list[str]:
     """Validation ids of this run that the checkpoint's own run trained on.
 
     A transfer-learning checkpoint trained on frames that fine-tuning then validates on
     inflates the cross-validated Dice. The checkpoint's run folder holds ``split.json``
     (``<run>/checkpoints/<file>.ckpt``); without it the overlap is unknown and [] is returned.
+
+    Args:
+        checkpoint: the init checkpoint.
+        val_ids: this run's validation ids.
+        data_kind: this run's ``data._target_``: a checkpoint trained on another kind of
+            data (salient-object images before LUS frames) shares no frame with it, whatever
+            the file names.
     """
     folder = RunFolder.of_checkpoint(checkpoint)
     if not folder.split_file.is_file():
+        return []
+    trained_data = folder.read_config().get("data", {}) if folder.config_file.is_file() else {}
+    if data_kind is not None and trained_data.get("_target_", data_kind) != data_kind:
         return []
     trained_on = set(folder.read_split()["train"])
     return [i for i in val_ids if i in trained_on]
 
 
 def check_no_validation_leak(
-    checkpoint: Path | None, val_ids: list[str], allowed: bool
+    checkpoint: Path | None, val_ids: list[str], allowed: bool, data_kind: str | None = None
 ) -> list[str]:
     """Refuse an init checkpoint that trained on this run's validation samples, unless allowed.
 
@@ -146,11 +158,12 @@ def check_no_validation_leak(
         checkpoint: the ``init_from`` checkpoint (None: nothing to check).
         val_ids: this run's validation sample ids.
         allowed: only warn (``init_allow_val_overlap=true``, as the paper's protocol does).
+        data_kind: this run's ``data._target_`` (see :func:`init_validation_overlap`).
 
     Raises:
         ConfigError: the checkpoint trained on some of ``val_ids`` and ``allowed`` is false.
     """
-    overlap = [] if checkpoint is None else init_validation_overlap(checkpoint, val_ids)
+    overlap = [] if checkpoint is None else init_validation_overlap(checkpoint, val_ids, data_kind)
     if not overlap:
         return overlap
     message = (
