@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from conftest import compose_config
 
+from lus_unet.compare.runner import fold_config
+
 OUT = "paths.output_dir=out"
 
 
@@ -71,5 +73,7 @@ def test_overrides_beat_the_recipe():
     assert (cfg.checkpoint.monitor, cfg.data.preprocess.despeckle) == ("val/dice", False)
 
 
-def test_compare_scores_the_best_dice_epoch_whatever_the_recipe():
-    assert "checkpoint.monitor=val/dice" in compose_config("compare", OUT).common
+def test_compare_scores_the_best_dice_epoch_whatever_the_recipe(tmp_path):
+    cfg = compose_config("compare", OUT, 'common=["data=lus","trainer=cpu"]')  # a user's own
+    paper = fold_config(cfg, list(cfg.entries.paper), 0, tmp_path)
+    assert paper.recipe.name == "paper" and paper.checkpoint.monitor == "val/dice"

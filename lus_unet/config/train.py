@@ -106,6 +106,8 @@ class Recipe:
 
     name: str
     despeckle: Despeckle  # read by conf/data/lus.yaml's preprocess.despeckle
+    # Read by conf/stages/ (a fine-tuning stage's lr_factor); absent in a stage's own config.
+    finetune_lr_factor: Annotated[PositiveNumber, MayBeAbsent()]
 
 
 @dataclass

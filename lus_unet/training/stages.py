@@ -85,7 +85,9 @@ def stage_config(
         if step.data is not None:
             stage.data = OmegaConf.create(OmegaConf.to_container(step.data, resolve=True))
         stage.task_name = stage_label(cfg, name)
+        # Both are read by the protocol only: a stage's own config is one stage.
         del stage["stages"]
+        del stage.recipe["finetune_lr_factor"]
         stage.stage = name
         stage.lr = float(cfg.lr) * float(step.lr_factor)
         if step.finetune is not None:
