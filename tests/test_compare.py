@@ -10,6 +10,7 @@ from conftest import compose_config, run_module
 
 from lus_unet.compare.__main__ import compare
 from lus_unet.errors import ConfigError
+from lus_unet.run_folder import RunFolder
 
 
 def hydra_list(*overrides: str) -> str:
@@ -33,9 +34,23 @@ TINY_COMMON = "common=" + hydra_list(
 TINY_REFERENCE = hydra_list("recipe=reference", "model.features=[4,4,8,16,32,4]")
 TINY_ENTRIES = [
     f"entries.reference={TINY_REFERENCE}",
-    "entries.paper=" + hydra_list("recipe=paper", "model.base_channels=4", "lr=1e-3"),
-    "entries.modern=" + hydra_list("recipe=modern", "model.base_channels=4"),
+    "entries.paper="
+    + hydra_list("recipe=paper", "model.base_channels=4", "lr=1e-3", "stages=single"),
+    # X-UNet's protocol, as make compare runs it: a (small) shared pre-training, then the budget.
+    "entries.modern="
+    + hydra_list(
+        "recipe=modern",
+        "model.base_channels=4",
+        "stages.steps.pretrain.epochs=1",
+        "stages.steps.pretrain.data.synthetic.n_images=8",
+        "stages.steps.pretrain.data.batch_size=4",
+    ),
 ]
+
+
+def model_folder(run: Path, name: str, fold: int) -> Path:
+    """The folder of an entry's fold model: the fold itself, or its last stage."""
+    return RunFolder(run / name).fold(fold).final.path
 
 
 def tiny_compare(run: Path, cache_dir: Path, *overrides: str):
@@ -68,7 +83,7 @@ def test_compare_writes_results_for_every_entry(tiny_results):
     for name, entry in saved["entries"].items():
         assert set(entry["folds"]) == {"0", "1"}
         fold_dice = [
-            json.loads((run / name / f"fold_{k}" / "metrics.json").read_text()) for k in (0, 1)
+            json.loads((model_folder(run, name, k) / "metrics.json").read_text()) for k in (0, 1)
         ]
         assert [entry["folds"][str(m["fold"])] for m in fold_dice] == [
             m["val_dice"] for m in fold_dice
@@ -80,11 +95,15 @@ def test_compare_writes_results_for_every_entry(tiny_results):
     # Each entry really trained its own network at the shared budget.
     params = {name: entry["params"] for name, entry in saved["entries"].items()}
     assert len(set(params.values())) == 3
-    config = json.loads(json.dumps(_config(run / "modern" / "fold_1")))
+    config = json.loads(json.dumps(_config(model_folder(run, "modern", 1))))
     assert config["trainer"]["max_epochs"] == 2 and config["data"]["batch_size"] == 2
     assert config["model"]["norm"] == "instance" and config["recipe"]["name"] == "modern"
     table = (run / "results.md").read_text()
     assert "| reference |" in table and "vs reference" in table
+    # The pre-training is reported once, apart from the budget's training seconds.
+    assert set(saved["entries"]["modern"]["shared_stages"]) == {"pretrain"}
+    assert saved["entries"]["paper"]["shared_stages"] == {}
+    assert "`modern` starts every fold from its shared `pretrain` stage" in table
     png = (run / "curves.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
@@ -93,7 +112,7 @@ def test_every_entry_sees_the_same_split(tiny_results):
     run, _ = tiny_results
     for fold in (0, 1):
         splits = {
-            name: json.loads((run / name / f"fold_{fold}" / "split.json").read_text())["val"]
+            name: json.loads((model_folder(run, name, fold) / "split.json").read_text())["val"]
             for name in ("reference", "paper", "modern")
         }
         assert splits["reference"] == splits["paper"] == splits["modern"]
