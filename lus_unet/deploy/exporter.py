@@ -33,6 +33,7 @@ from lus_unet.deploy.metadata import (
 )
 from lus_unet.errors import ConfigError
 from lus_unet.evaluation.checkpoints import LoadedCheckpoint
+from lus_unet.evaluation.prediction_files import link_new_file
 
 log = logging.getLogger(__name__)
 
@@ -205,14 +206,6 @@ def create_file(path: Path, write: Callable[[Path], None]) -> None:
     tmp = Path(name)
     try:
         write(tmp)
-        try:
-            os.link(tmp, path)  # atomic, and fails on an existing file
-        except FileExistsError:
-            raise ConfigError(f"{path} already exists; refusing to overwrite it") from None
-        except OSError:
-            # No hard links here (FAT, some network shares): a rename, checked just before.
-            if path.exists():
-                raise ConfigError(f"{path} already exists; refusing to overwrite it") from None
-            os.replace(tmp, path)
+        link_new_file(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

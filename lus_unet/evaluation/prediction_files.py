@@ -160,13 +160,17 @@ def _create(path: Path, array: np.ndarray) -> None:
                 np.save(handle, array)
             else:
                 Image.fromarray(array).save(handle, format="PNG")
-        _link(Path(tmp), path)
+        link_new_file(Path(tmp), path)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _link(tmp: Path, path: Path) -> None:
-    """Give ``tmp``'s content the name ``path`` unless that name exists."""
+def link_new_file(tmp: Path, path: Path) -> None:
+    """Give ``tmp``'s content the name ``path`` unless that name exists.
+
+    Raises:
+        ConfigError: ``path`` exists (nothing is overwritten).
+    """
     try:
         os.link(tmp, path)  # atomic and, unlike a rename, fails on an existing file
     except FileExistsError:
