@@ -252,7 +252,9 @@ def test_int8_quantisation_keeps_the_validation_dice(segmenting_run, tmp_path):
         scores[name] = np.mean([dice(m, c.mask) for m, c in zip(masks, cases, strict=True)])
     assert scores["fp32"] > 0.6  # a model that segments, so the comparison means something
     assert np.abs(probs["fp32"] - probs["int8"]).max() > 1e-4  # the int8 graph is another one
-    assert abs(scores["fp32"] - scores["int8"]) <= 0.005, scores
+    # The cost is the drop (int8_dice_drop): on this small validation split the int8 graph can
+    # also score higher (+0.009 with two threads), which is no loss.
+    assert scores["fp32"] - scores["int8"] <= 0.005, scores
 
 
 def test_export_refuses_overwriting_and_int8_torchscript(tiny_cv_run, exported):
