@@ -13,33 +13,10 @@
 # fed come from this machine's own loader speed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-outputs/bench-gpu}
-PY=${PYTHON:-python3}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-450}
-WHEELS=.gpu_wheels
-LOG="$OUT/bench.log"
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
+LOG_NAME=bench.log
+# shellcheck source=scripts/lib/gpu_host.sh
+source scripts/lib/gpu_host.sh
 
-if compgen -G "$WHEELS/*.whl" >/dev/null; then
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site "$WHEELS"/*.whl || { echo "installing $WHEELS failed"; exit 1; }
-  export PYTHONPATH="$PWD:/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
-else
-  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-fi
-
-{
-  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
-  "$PY" -c "import torch, lightning; print('torch', torch.__version__, 'lightning',
-lightning.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0))"
-} 2>&1 | tee "$LOG"
-
-timeout --signal=INT --kill-after=20 "$BENCH_TIMEOUT" \
-  "$PY" -m lus_unet.bench --only despeckle,throughput,gpu --out "$OUT" 2>&1 | tee -a "$LOG"
-status=${PIPESTATUS[0]}
-if [ "$status" -ne 0 ]; then
-  echo "lus_unet.bench exited with $status (124: stopped at ${BENCH_TIMEOUT} s)" | tee -a "$LOG"
-fi
-ls -la "$OUT"
-exit "$status"
+run_timed "$BENCH_TIMEOUT" lus_unet.bench \
+  "$PY" -m lus_unet.bench --only despeckle,throughput,gpu --out "$OUT"

@@ -18,33 +18,10 @@
 #   gpu_check.log            everything printed
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-outputs/bench-gpu}
-PY=${PYTHON:-python3}
 GPU_CHECK_TIMEOUT=${GPU_CHECK_TIMEOUT:-540}
-WHEELS=.gpu_wheels
-LOG="$OUT/gpu_check.log"
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
+LOG_NAME=gpu_check.log
+# shellcheck source=scripts/lib/gpu_host.sh
+source scripts/lib/gpu_host.sh
 
-if compgen -G "$WHEELS/*.whl" >/dev/null; then
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site "$WHEELS"/*.whl || { echo "installing $WHEELS failed"; exit 1; }
-  export PYTHONPATH="$PWD:/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
-else
-  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-fi
-
-{
-  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
-  "$PY" -c "import torch, lightning; print('torch', torch.__version__, 'lightning',
-lightning.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0))"
-} 2>&1 | tee "$LOG"
-
-timeout --signal=INT --kill-after=20 "$GPU_CHECK_TIMEOUT" \
-  "$PY" -m lus_unet.bench.gpu_real --out "$OUT" "paths.cache_dir=$OUT/cache" "$@" 2>&1 | tee -a "$LOG"
-status=${PIPESTATUS[0]}
-if [ "$status" -ne 0 ]; then
-  echo "lus_unet.bench.gpu_real exited with $status (124: stopped at ${GPU_CHECK_TIMEOUT} s)" | tee -a "$LOG"
-fi
-ls -la "$OUT"
-exit "$status"
+run_timed "$GPU_CHECK_TIMEOUT" lus_unet.bench.gpu_real \
+  "$PY" -m lus_unet.bench.gpu_real --out "$OUT" "paths.cache_dir=$OUT/cache" "$@"
