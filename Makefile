@@ -47,7 +47,7 @@ PAPER_DATA = $(if $(LUS_ROOT),--lus-root $(LUS_ROOT)) $(if $(XPIE_ROOT),--xpie-r
 paper: setup ## The paper's Table 1 grid on a GPU (LUS_ROOT=, XPIE_ROOT=: your folders), then the report
 	$(PY) -m lus_unet.paper --profile $(or $(PROFILE),gpu) $(PAPER_DATA) $(PAPER_ARGS)
 
-paper-cpu: setup ## The same grid shrunk for the CPU on the embedded data (conf/paper/cpu.yaml)
+paper-cpu: setup ## The same grid shrunk for the CPU on the embedded data (conf/paper/cpu.yaml, ~20 min)
 	$(PY) -m lus_unet.paper --profile cpu $(PAPER_DATA) $(PAPER_ARGS)
 
 compare: setup ## Recipes vs the reference U-Net, 5 folds of the realistic embedded set (CPU, ~25 min)
