@@ -43,12 +43,23 @@ def test_quick_suite_writes_every_cpu_figure(tmp_path, capsys):
         # An overhead is a ratio minus one (negative when Lightning happened to be faster);
         # a Dice drop is a difference (negative when int8 happened to score higher).
         assert value > (-1 if key in ("lightning_overhead", "int8_dice_drop") else 0), key
+    # The speed ratio is taken against torch's faster layout and set beside the matmul roof.
+    by_layout = results["cpu_torch_infer_frames_per_s_by_layout"]
+    assert results["cpu_torch_infer_frames_per_s"] == max(by_layout.values())
+    assert by_layout[results["cpu_torch_layout"]] == max(by_layout.values())
+    assert results["cpu_sgemm_gflops"] > 0 and min(results["cpu_infer_gflops"].values()) > 0
     if not torch.cuda.is_available():
         assert not [key for key in results if key.startswith("gpu_")]
     machine = results["machine"]
     assert machine["torch"] == torch.__version__ and machine["cpu_cores"] >= 1
     summary = (tmp_path / "summary.md").read_text()
-    for text in (machine["cpu_model"], torch.__version__, *CPU_KEYS, "Lightning overhead"):
+    for text in (
+        machine["cpu_model"],
+        torch.__version__,
+        *CPU_KEYS,
+        "Lightning overhead",
+        "GFLOP/s",
+    ):
         assert text in summary
     printed = capsys.readouterr().out
     assert "| `cpu_infer_frames_per_s` |" in printed
