@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
 from lus_unet.config.data import CheckConfig
 from lus_unet.config.validate import show, validate
@@ -26,6 +25,7 @@ from lus_unet.data.preprocess import despeckles
 from lus_unet.data.quirks import Quirks
 from lus_unet.data.spec import DataSpec, spec_from_config
 from lus_unet.errors import ConfigError, DataError
+from lus_unet.progress import progress
 from lus_unet.utils import command
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def check_folder(spec: DataSpec) -> CheckReport:
     report.pairs = len(scan.pairs)
     ids: list[str] = []
     groups: list[str] = []
-    for pair in tqdm(scan.pairs, desc=f"Checking {root.name}", unit="file", leave=False):
+    for pair in progress(scan.pairs, f"Checking {root.name}", "file", leave=False):
         try:
             frames = list(iter_preprocessed(pair, spec.preprocess, read))
         except DataError as error:

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
 from lus_unet.config.inference import EvaluateConfig
 from lus_unet.config.validate import validate
@@ -39,6 +38,7 @@ from lus_unet.evaluation.inference import (
 from lus_unet.evaluation.report import write_report
 from lus_unet.metrics.case import case_metrics
 from lus_unet.metrics.masks import as_spacing
+from lus_unet.progress import progress
 from lus_unet.run_folder import run_dir_of
 from lus_unet.utils import command, write_text_atomic
 
@@ -127,8 +127,8 @@ class _Scorer:
         ensemble = Ensemble([m.net for m in models], self.settings.tta)
         batch_size = self.settings.batch_size_for(models)
         rows = []
-        progress = tqdm(cases, desc=f"Evaluating {label}", unit="frame", leave=False)
-        for batch in batched(progress, batch_size):
+        bar = progress(cases, f"Evaluating {label}", "frame", leave=False)
+        for batch in batched(bar, batch_size):
             probs = ensemble(np.stack([case.image for case in batch]))
             for case, prob in zip(batch, probs, strict=True):
                 pred, target, spacing = self._at_resolution(case, prob)

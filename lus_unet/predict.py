@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
 from lus_unet.config.inference import PredictConfig
 from lus_unet.config.validate import validate
@@ -32,6 +31,7 @@ from lus_unet.evaluation.frames import FramesToDo, iter_raw_frames, list_frame_f
 from lus_unet.evaluation.input_failures import InputFailures
 from lus_unet.evaluation.prediction_files import PredictionWriter, display_image
 from lus_unet.evaluation.settings import InferenceSettings, batched, resize_probabilities
+from lus_unet.progress import progress
 from lus_unet.utils import command
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     writer.check_free([f.stem for f in files])
     failures = InputFailures()
     todo = FramesToDo(writer.kept, models.preprocess, failures)
-    raw = iter_raw_frames(tqdm(files, desc="Predicting", unit="file"), read, failures)
+    raw = iter_raw_frames(progress(files, "Predicting", "file"), read, failures)
     n_frames = 0
     for batch in batched(todo.prepared(raw), models.batch_size):
         probs = models.ensemble(np.stack([image for _, image, _ in batch]))

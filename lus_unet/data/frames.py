@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from lus_unet.data.discover import discover_pairs
 from lus_unet.data.io import (
@@ -31,6 +30,7 @@ from lus_unet.data.preprocess import (
 from lus_unet.data.quirks import Quirks
 from lus_unet.data.size_limit import MAX_PIXELS
 from lus_unet.errors import DataError
+from lus_unet.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ def preprocess_pairs(
     """
     ids, groups, images, masks, kinds = [], [], [], [], []
     quirks = Quirks()
-    for pair in tqdm(pairs, desc=f"Preprocessing {label}", unit="file", leave=False):
+    for pair in progress(pairs, f"Preprocessing {label}", "file", leave=False):
         for frame in iter_preprocessed(pair, preprocess, options):
             quirks.note(frame.record, frame.kind, pair.mask, preprocess.kind)
             ids.append(frame.record.id)

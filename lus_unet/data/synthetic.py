@@ -45,7 +45,6 @@ import scipy.io
 import tifffile
 from PIL import Image
 from scipy import ndimage
-from tqdm.auto import tqdm
 
 from lus_unet.data.build_lock import building
 from lus_unet.data.preprocess import log_compress
@@ -59,6 +58,7 @@ from lus_unet.data.synthetic_scene import (
     rib_layout,
 )
 from lus_unet.errors import DataError
+from lus_unet.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -422,7 +422,7 @@ def _materialise(
             (tmp / "masks").mkdir()
             log.info("Generating %d synthetic items into %s", len(ids), root)
             images, masks = [], []
-            for index in tqdm(range(len(ids)), desc=desc, unit="item", leave=False, disable=None):
+            for index in progress(range(len(ids)), desc, "item", leave=False):
                 image_name, mask_name = write_item(tmp, index)
                 images.append(image_name)
                 masks.append(mask_name)
