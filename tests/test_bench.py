@@ -48,6 +48,9 @@ def test_quick_suite_writes_every_cpu_figure(tmp_path, capsys):
     assert results["cpu_torch_infer_frames_per_s"] == max(by_layout.values())
     assert by_layout[results["cpu_torch_layout"]] == max(by_layout.values())
     assert results["cpu_sgemm_gflops"] > 0 and min(results["cpu_infer_gflops"].values()) > 0
+    shares = results["cpu_onnx_time_by_operator"]
+    assert sum(shares.values()) == pytest.approx(1.0) and "Conv" in shares
+    assert list(shares.values()) == sorted(shares.values(), reverse=True)
     if not torch.cuda.is_available():
         assert not [key for key in results if key.startswith("gpu_")]
     machine = results["machine"]
@@ -59,6 +62,7 @@ def test_quick_suite_writes_every_cpu_figure(tmp_path, capsys):
         *CPU_KEYS,
         "Lightning overhead",
         "GFLOP/s",
+        "kernel time by operator (one profiled call): ",
     ):
         assert text in summary
     printed = capsys.readouterr().out

@@ -9,6 +9,7 @@ in float32 and dynamic int8, and both are scored by Dice on its validation split
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from dataclasses import dataclass, replace
@@ -95,6 +96,27 @@ def sgemm_gflops(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
+def onnx_time_by_operator(
+    path: Path, threads: int, feed: dict[str, np.ndarray]
+) -> dict[str, float]:
+    """Share of onnxruntime's kernel time per operator type in one profiled call of ``path``.
+
+    The session is built as :func:`onnx_session` builds it, so the operators are those of
+    the optimised graph (fused convolutions, layout reorders), largest share first.
+    """
+    profiled = onnx_session(path, threads, "cpu", profile=path.with_suffix(""))
+    profiled.run(None, feed)  # the first call pays for allocation; time the second
+    profiled.run(None, feed)
+    events = json.loads(Path(profiled.end_profiling()).read_text())
+    kernels = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
+    last_run = kernels[len(kernels) // 2 :]
+    totals: dict[str, float] = {}
+    for event in last_run:
+        totals[event["args"]["op_name"]] = totals.get(event["args"]["op_name"], 0) + event["dur"]
+    whole = sum(totals.values())
+    return {op: t / whole for op, t in sorted(totals.items(), key=lambda kv: -kv[1])}
+
+
 def measure_onnx_vs_torch(work: Workload = DEPLOY_SPEED, int8: bool = False) -> dict[str, Any]:
     """CPU inference frames/s of X-UNet through torch, onnxruntime and (optionally) int8 ONNX.
 
@@ -146,6 +168,7 @@ def measure_onnx_vs_torch(work: Workload = DEPLOY_SPEED, int8: bool = False) -> 
             *(lambda s=s: s.run(None, {"image": x_numpy}) for s in sessions.values()),
         ]
         times = interleaved_times(calls, work.repeats, work.warmup)
+        by_operator = onnx_time_by_operator(float_file, threads, {"image": x_numpy})
     medians = np.median(times, axis=0)
     layouts = ("channels_last", "nchw")
     fastest = int(np.argmin(medians[:2]))
@@ -163,6 +186,7 @@ def measure_onnx_vs_torch(work: Workload = DEPLOY_SPEED, int8: bool = False) -> 
             "onnx": flops / medians[2] / 1e9,
         },
         "cpu_sgemm_gflops": sgemm_gflops(),
+        "cpu_onnx_time_by_operator": by_operator,
         "onnx_vs_torch_max_probability_difference": difference,
         "deploy_setup": {**work.setup(), "threads": threads, "repeats": work.repeats},
     }

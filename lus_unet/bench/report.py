@@ -223,6 +223,8 @@ def _deploy(r: dict[str, Any]) -> str:
         "kernels do not have), so where both ratios to the matrix product are near 1 the "
         "speed ratio stays near 1 whatever the runtime."
     )
+    shares = ", ".join(f"{op} {share:.1%}" for op, share in r["cpu_onnx_time_by_operator"].items())
+    text += f" onnxruntime's kernel time by operator (one profiled call): {shares}."
     if "int8_dice_drop" in r:
         i = r["int8_setup"]
         text += (

@@ -45,13 +45,17 @@ def cpu_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def onnx_session(path: Path, threads: int | None = None, device: str = "auto") -> Any:
+def onnx_session(
+    path: Path, threads: int | None = None, device: str = "auto", profile: Path | None = None
+) -> Any:
     """An onnxruntime session of ``path`` with every graph optimisation on.
 
     Args:
         path: an ONNX file.
         threads: intra-op threads (None: :func:`cpu_threads`).
         device: ``auto`` (CUDA when onnxruntime has it), ``cpu`` or ``cuda[:k]``.
+        profile: record every kernel's time into a JSON file named from this prefix
+            (``end_profiling()`` returns its path); None: no profiling.
 
     Raises:
         WeightsError: a file onnxruntime cannot read.
@@ -61,6 +65,9 @@ def onnx_session(path: Path, threads: int | None = None, device: str = "auto") -
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads or cpu_threads()
     options.log_severity_level = 3  # errors only: its warnings are about optimiser choices
+    if profile is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = str(profile)
     try:
         return ort.InferenceSession(str(path), options, providers=_providers(ort, device))
     except Exception as error:  # onnxruntime raises its own untyped errors for bad files
