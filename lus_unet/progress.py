@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, TextIO
 
 from tqdm.auto import tqdm
-
-T = TypeVar("T")
 
 LOG_INTERVAL_S = 30.0
 
 
-def stderr_is_terminal() -> bool:
-    """Whether standard error (where the bars go) is an interactive terminal."""
-    isatty = getattr(sys.stderr, "isatty", None)
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is an interactive terminal (else: a file, a pipe, a batch log)."""
+    isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
 
-def progress(iterable: Iterable[T], desc: str, unit: str, **options: Any) -> tqdm:
+def progress(iterable: Iterable[Any], desc: str, unit: str, **options: Any) -> tqdm:
     """A tqdm bar over ``iterable``, throttled to one redraw per 30 s off a terminal.
 
     Args:
@@ -34,6 +32,6 @@ def progress(iterable: Iterable[T], desc: str, unit: str, **options: Any) -> tqd
         unit: what one item is (``file``, ``frame``).
         **options: further tqdm options (``leave``, ``total``).
     """
-    if not stderr_is_terminal():
+    if not is_terminal(sys.stderr):  # where tqdm draws
         options.setdefault("mininterval", LOG_INTERVAL_S)
     return tqdm(iterable, desc=desc, unit=unit, **options)

@@ -15,6 +15,8 @@ import time
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from lus_unet.progress import is_terminal
+
 log = logging.getLogger(__name__)
 
 # The figures worth a line, in this order, when the epoch logged them.
@@ -30,8 +32,7 @@ KEY_METRICS = (
 
 def stdout_is_terminal() -> bool:
     """Whether standard output is an interactive terminal (else: a file, a pipe, a batch log)."""
-    isatty = getattr(sys.stdout, "isatty", None)
-    return bool(isatty and isatty())
+    return is_terminal(sys.stdout)
 
 
 class EpochLogLine(Callback):
